@@ -1,0 +1,91 @@
+"""assist: case management for virtual-post (虚拟岗位) assistance to difficult-worker families."""
+
+from flask import Flask
+
+from config import BASE_DIR, INSTANCE_DIR, config_for
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    """Build the web app. It never starts a scheduler: that is the separate ``assist scheduler`` process."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    from assist.security import install_converters
+
+    install_converters(app)
+    cfg = config_for(config_name)
+    app.config.from_object(cfg)
+    app.config.update(overrides)
+    cfg.load_keys(app.config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        INSTANCE_DIR.mkdir(exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// and postgresql:// forms and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def register_extensions(app: Flask) -> None:
+    from assist import models  # noqa: F401  (every model registered before the mappers configure)
+    from assist.extensions import api, babel, csrf, db, login_manager, migrate
+    from assist.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    api.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from assist.admin.routes import bp as admin_bp
+    from assist.api import register_api
+    from assist.assessments.routes import bp as assessments_bp
+    from assist.audit.routes import bp as audit_bp
+    from assist.auth.routes import bp as auth_bp
+    from assist.families.routes import bp as families_bp
+    from assist.main.routes import bp as main_bp
+
+    for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp):
+        app.register_blueprint(bp)
+    register_api(app)
+
+
+def register_security(app: Flask) -> None:
+    from assist.security import init_security
+
+    init_security(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from assist.error_pages import init_errorhandlers
+
+    init_errorhandlers(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from assist.i18n import init_template_helpers
+
+    init_template_helpers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from assist.cli import init_commands
+
+    init_commands(app)

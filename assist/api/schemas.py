@@ -1,0 +1,240 @@
+"""Marshmallow schemas of the JSON API; strings are bounded so nothing oversized reaches the database."""
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from assist.enums import (
+    ArchiveType,
+    AssessmentKind,
+    Colour,
+    HardshipCategory,
+    Health,
+    Housing,
+    IdentityStatus,
+    ProfileType,
+    Relation,
+    Schooling,
+    WorkAbility,
+)
+
+MAX_FEN = 2_000_000_000
+
+
+def _no_bad_chars(value: str) -> None:
+    if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValidationError("Contains a NUL character or an unpaired surrogate.")
+
+
+class Text(fields.String):
+    """A bounded string without NUL characters or lone surrogates."""
+
+    def __init__(self, max_length: int, min_length: int = 0, **kwargs):
+        validators = [validate.Length(min=min_length, max=max_length), _no_bad_chars]
+        super().__init__(validate=validators, **kwargs)
+        self.metadata.setdefault("maxLength", max_length)
+
+
+def Enum(enum_cls, **kwargs):
+    return fields.String(validate=validate.OneOf([m.value for m in enum_cls]), **kwargs)
+
+
+def Fen(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(0, MAX_FEN), **kwargs)
+
+
+Month = lambda **kw: fields.String(validate=validate.Regexp(r"^(19|20)\d\d-(0[1-9]|1[0-2])$"), **kw)  # noqa: E731
+SafeDate = lambda **kw: fields.Date(validate=validate.Range(min=__import__("datetime").date(1900, 1, 1)), **kw)  # noqa: E731
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+
+
+class TokenRequest(Schema):
+    username = Text(60, required=True)
+    password = Text(256, required=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+
+
+class AreaSchema(Schema):
+    code = Text(20, required=True)
+    name = Text(60, required=True)
+    parent_code = Text(20, allow_none=True, load_default=None)
+
+
+class MemberIn(Schema):
+    relation = Enum(Relation, required=True)
+    name = Text(40, min_length=1, required=True)
+    id_number = Text(22, required=True)
+    birth_date = SafeDate(allow_none=True)
+    health = Enum(Health, load_default="healthy")
+    disability_grade = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, 4))
+    illness = Text(100, load_default="")
+    work_ability = Enum(WorkAbility, load_default="full")
+    schooling = Enum(Schooling, load_default="none")
+
+
+class MemberOut(Schema):
+    id = fields.Integer()
+    relation = fields.String()
+    name = fields.String()
+    id_number = fields.String(metadata={"description": "masked unless ?reveal=1"})
+    birth_date = fields.Date()
+    health = fields.String()
+    disability_grade = fields.Integer(allow_none=True)
+    illness = fields.String()
+    work_ability = fields.String()
+    schooling = fields.String()
+
+
+class FamilyFields(Schema):
+    phone = Text(20)
+    address = Text(200)
+    area_code = Text(20)
+    hardship_category = Enum(HardshipCategory)
+    archive_type = Enum(ArchiveType)
+    employer = Text(100)
+    employer_union = Text(100)
+    identity_status = Enum(IdentityStatus)
+    accident_on = SafeDate(allow_none=True)
+    accident_note = Text(200)
+    single_parent = fields.Boolean()
+    debt_fen = Fen()
+    housing = Enum(Housing)
+    notes = Text(2000)
+    consent_on = SafeDate(allow_none=True)
+    consent_scope = Text(200)
+
+
+class FamilyIn(FamilyFields):
+    head_name = Text(40, min_length=1, required=True)
+    head_id_number = Text(22, required=True)
+    head_health = Enum(Health)
+    head_disability_grade = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, 4))
+    head_work_ability = Enum(WorkAbility)
+    area_code = Text(20, required=True)
+    hardship_category = Enum(HardshipCategory, required=True)
+    members = fields.List(fields.Nested(MemberIn), validate=validate.Length(max=30), load_default=list)
+
+
+class FamilyPatch(FamilyFields):
+    pass
+
+
+class FamilyOut(Schema):
+    id = fields.Integer()
+    head_name = fields.String()
+    head_id_number = fields.String()
+    phone = fields.String()
+    address = fields.String()
+    area_code = fields.String()
+    status = fields.String()
+    hardship_category = fields.String()
+    archive_type = fields.String()
+    identity_status = fields.String()
+    employer = fields.String()
+    employer_union = fields.String()
+    accident_on = fields.Date(allow_none=True)
+    single_parent = fields.Boolean()
+    debt_fen = fields.Integer()
+    housing = fields.String()
+    consent_on = fields.Date(allow_none=True)
+    consent_scope = fields.String()
+    colour = fields.String(allow_none=True, validate=validate.OneOf([c.value for c in Colour]))
+    score = fields.Integer(allow_none=True)
+    primary_type = fields.String(allow_none=True)
+    next_review_on = fields.Date(allow_none=True)
+    exit_flagged_on = fields.Date(allow_none=True)
+    members = fields.List(fields.Nested(MemberOut))
+
+
+class FamilySummary(Schema):
+    id = fields.Integer()
+    head_name = fields.String()
+    area_code = fields.String()
+    status = fields.String()
+    hardship_category = fields.String()
+    colour = fields.String(allow_none=True)
+    score = fields.Integer(allow_none=True)
+    primary_type = fields.String(allow_none=True)
+    next_review_on = fields.Date(allow_none=True)
+
+
+class FamilyPage(Schema):
+    items = fields.List(fields.Nested(FamilySummary))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class FamilyListArgs(Schema):
+    colour = Enum(Colour)
+    area_code = Text(20)
+    category = Enum(HardshipCategory)
+    overdue = fields.Boolean()
+    q = Text(40)
+    sort = fields.String(validate=validate.OneOf(["review", "score", "name", "newest"]), load_default="review")
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(1, 100))
+
+
+class RevealArgs(Schema):
+    reveal = fields.Boolean(load_default=False)
+
+
+class IncomeIn(Schema):
+    month = Month(required=True)
+    amount_fen = Fen(required=True)
+    medical_fen = Fen(load_default=0)
+    education_fen = Fen(load_default=0)
+
+
+class IncomeOut(Schema):
+    id = fields.Integer()
+    month = fields.String()
+    amount_fen = fields.Integer()
+    medical_fen = fields.Integer()
+    education_fen = fields.Integer()
+
+
+class AssessmentIn(Schema):
+    kind = Enum(AssessmentKind, load_default="on_demand")
+    note = Text(500, load_default="")
+
+
+class FactorOut(Schema):
+    name = fields.String()
+    points = fields.Integer()
+    detail = fields.Dict()
+
+
+class AssessmentOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    score = fields.Integer()
+    colour = fields.String(validate=validate.OneOf([c.value for c in Colour]))
+    primary_type = fields.String(validate=validate.OneOf([t.value for t in ProfileType]))
+    types = fields.List(fields.String())
+    factors = fields.List(fields.Nested(FactorOut))
+    hard_trigger = fields.String(allow_none=True)
+    assessed_at = fields.DateTime()
+
+
+class ColourChangeOut(Schema):
+    from_ = fields.String(data_key="from", attribute="from_colour", allow_none=True)
+    to = fields.String(attribute="to_colour")
+    reason = fields.String()
+    at = fields.DateTime()
+    by = fields.String(allow_none=True)

@@ -1,0 +1,64 @@
+"""Recording changes in the append-only audit log."""
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from flask import has_request_context, request
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot(obj: Any, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The named attributes of ``obj`` as JSON-ready values, for before/after."""
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose values differ, from both sides."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record(
+    actor,
+    action: str,
+    entity_type: str,
+    entity_id: Any = "",
+    *,
+    before: Any = None,
+    after: Any = None,
+    family_id: int | None = None,
+    summary: str = "",
+) -> None:
+    """Append one entry (in the caller's transaction: it lands exactly when the change does)."""
+    from assist.audit.models import AuditEntry
+    from assist.extensions import db
+
+    address = ""
+    if has_request_context():
+        address = (request.remote_addr or "")[:64]
+    db.session.add(
+        AuditEntry(
+            actor_id=getattr(actor, "id", None),
+            actor_name=(getattr(actor, "username", None) or "system")[:60],
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id or "")[:40],
+            family_id=family_id,
+            summary=summary[:255],
+            before=_plain(before),
+            after=_plain(after),
+            address=address,
+        )
+    )

@@ -1,0 +1,243 @@
+"""Accounts: password hashing (argon2id), login with throttling, users, API tokens."""
+
+import contextlib
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+
+from assist import audit
+from assist.areas.models import Area
+from assist.auth.models import ApiToken, LoginAttempt, User
+from assist.db_types import utcnow
+from assist.enums import Role
+from assist.errors import Conflict, DomainError, ValidationFailed
+from assist.extensions import db
+
+_hashers: dict[bool, PasswordHasher] = {}
+
+
+def _hasher() -> PasswordHasher:
+    fast = bool(current_app.config.get("PASSWORD_HASHER_FAST"))
+    if fast not in _hashers:
+        # Tests use argon2id with small costs; everywhere else the library's recommended parameters.
+        _hashers[fast] = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1) if fast else PasswordHasher()
+    return _hashers[fast]
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher().hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    """True when ``password`` matches; rehashes in place when the parameters have changed."""
+    try:
+        _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return True
+
+
+def validate_password(password: str) -> str | None:
+    """Why the password is not acceptable, or None."""
+    if len(password) < 8:
+        return str(_l("A password has at least 8 characters."))
+    if len(password) > 256:
+        return str(_l("A password has at most 256 characters."))
+    return None
+
+
+class LoginLocked(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
+class LoginFailed(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+def authenticate(username: str, password: str, address: str = "") -> User:
+    """The user for these credentials; every try is recorded and too many recent failures lock the name.
+
+    The record lives in the database, so every web worker and every process counts the same failures.
+    """
+    username = (username or "").strip()[:60]
+    cfg = current_app.config
+    since = utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
+    failures = db.session.scalar(
+        db.select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+        )
+    )
+    by_address = 0
+    if address:
+        by_address = db.session.scalar(
+            db.select(func.count(LoginAttempt.id)).where(
+                LoginAttempt.address == address, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+            )
+        )
+    if failures >= cfg["LOGIN_MAX_FAILURES"] or by_address >= 10 * cfg["LOGIN_MAX_FAILURES"]:
+        minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
+        raise LoginLocked(str(_l("Too many failed logins. Try again in %(minutes)s minutes.", minutes=minutes)))
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    ok = user is not None and user.active and check_password(user, password or "")
+    if user is None:
+        # spend the same time as a real check, so timing does not tell which names exist
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _hasher().verify(hash_password("x" * 12), password or "")
+    db.session.add(LoginAttempt(username=username, address=address[:64], success=ok))
+    if not ok:
+        raise LoginFailed(str(_l("Wrong user name or password.")))
+    user.last_login_at = utcnow()
+    audit.record(user, "login", "user", user.id, summary=username)
+    return user
+
+
+def _areas_by_code(codes: list[str]) -> list[Area]:
+    areas = []
+    for code in codes:
+        area = db.session.scalar(db.select(Area).where(Area.code == code))
+        if area is None:
+            raise ValidationFailed(
+                str(_l("Unknown area.")), {"areas": str(_l("No area has the code %(code)s.", code=code))}
+            )
+        areas.append(area)
+    return areas
+
+
+USER_FIELDS = ("username", "display_name", "role", "active", "sponsor_id", "area_codes")
+
+
+def _user_snapshot(user: User) -> dict:
+    snap = audit.snapshot(user, ("username", "display_name", "role", "active", "sponsor_id"))
+    snap["area_codes"] = [a.code for a in user.areas]
+    return snap
+
+
+def create_user(
+    actor,
+    username: str,
+    password: str,
+    role: Role | str,
+    *,
+    display_name: str = "",
+    area_codes: list[str] | None = None,
+    sponsor_id: int | None = None,
+) -> User:
+    """A new account; caseworkers need at least one area."""
+    errors: dict[str, str] = {}
+    username = (username or "").strip()
+    if not username or len(username) > 60 or not all(c.isalnum() or c in "._-" for c in username):
+        errors["username"] = str(_l("A user name is 1–60 letters, digits, dots, dashes or underscores."))
+    elif db.session.scalar(db.select(User.id).where(User.username == username)):
+        raise Conflict(
+            str(_l("The user name %(name)s is taken.", name=username)),
+            {"username": str(_l("This user name is taken."))},
+        )
+    problem = validate_password(password or "")
+    if problem:
+        errors["password"] = problem
+    try:
+        role = Role(role)
+    except ValueError:
+        errors["role"] = str(_l("Choose a role."))
+    if errors:
+        raise ValidationFailed(str(_l("Please correct the marked fields.")), errors)
+    areas = _areas_by_code(area_codes or [])
+    if role == Role.CASEWORKER and not areas:
+        raise ValidationFailed(
+            str(_l("A caseworker needs at least one area.")), {"areas": str(_l("Choose at least one area."))}
+        )
+    user = User(
+        username=username,
+        display_name=(display_name or "")[:60],
+        password_hash=hash_password(password),
+        role=role,
+        sponsor_id=sponsor_id,
+        areas=areas,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "create", "user", user.id, after=_user_snapshot(user), summary=username)
+    return user
+
+
+def update_user(
+    actor,
+    user: User,
+    *,
+    display_name: str | None = None,
+    role: Role | str | None = None,
+    active: bool | None = None,
+    area_codes: list[str] | None = None,
+    password: str | None = None,
+) -> User:
+    """Change an account (audited); the admin cannot lock themselves out."""
+    before = _user_snapshot(user)
+    if role is not None:
+        try:
+            role = Role(role)
+        except ValueError:
+            raise ValidationFailed(str(_l("Choose a role.")), {"role": str(_l("Choose a role."))}) from None
+    if actor is not None and actor.id == user.id and (active is False or (role is not None and role != user.role)):
+        raise Conflict(str(_l("You cannot deactivate yourself or change your own role.")))
+    if password:
+        problem = validate_password(password)
+        if problem:
+            raise ValidationFailed(problem, {"password": problem})
+        user.password_hash = hash_password(password)
+    if display_name is not None:
+        user.display_name = display_name[:60]
+    if role is not None:
+        user.role = role
+    if active is not None:
+        user.active = active
+    if area_codes is not None:
+        user.areas = _areas_by_code(area_codes)
+    if user.role == Role.CASEWORKER and not user.areas:
+        raise ValidationFailed(
+            str(_l("A caseworker needs at least one area.")), {"areas": str(_l("Choose at least one area."))}
+        )
+    db.session.flush()
+    b, a = audit.changed(before, _user_snapshot(user))
+    if password:
+        a["password"] = "changed"  # noqa: S105 (a marker, not a password)
+    if a:
+        audit.record(actor, "update", "user", user.id, before=b, after=a, summary=user.username)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    """A new API token for ``user``; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            expires_at=utcnow() + timedelta(days=current_app.config["API_TOKEN_DAYS"]),
+        )
+    )
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user a live token belongs to."""
+    if not token or len(token) > 200:
+        return None
+    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or row.expires_at < utcnow() or not row.user.active:
+        return None
+    return row.user

@@ -1,0 +1,76 @@
+"""Login, logout and one's own profile."""
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from assist.auth import operations
+from assist.auth.forms import LoginForm, PasswordForm
+from assist.errors import DomainError
+from assist.extensions import db
+from assist.forms import apply_errors
+from assist.i18n import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = operations.authenticate(form.username.data, form.password.data, request.remote_addr or "")
+        except operations.LoginLocked as exc:
+            db.session.commit()
+            form.form_errors.append(exc.message)
+            status = 429
+        except operations.LoginFailed as exc:
+            db.session.commit()  # the failed attempt is kept: that is what throttles
+            form.form_errors.append(exc.message)
+            status = 401
+        else:
+            db.session.commit()
+            locale = session.get("locale")
+            session.clear()  # a fresh session on login (no fixation)
+            if locale:
+                session["locale"] = locale
+            login_user(user)
+            session.permanent = True
+            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not operations.check_password(current_user, form.current.data):
+            form.current.errors = [_("This is not your current password.")]
+        else:
+            try:
+                operations.update_user(current_user, current_user, password=form.password.data)
+            except DomainError as exc:
+                db.session.rollback()
+                apply_errors(form, exc)
+            else:
+                db.session.commit()
+                flash(_("Password changed."), "success")
+                return redirect(url_for("auth.profile"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/profile.html", form=form), status

@@ -1,0 +1,217 @@
+"""Enumerations shared by models, forms and the API. Values are the API's words; labels are translated for pages."""
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CASEWORKER = "caseworker"
+    SPONSOR = "sponsor"
+    PROVIDER = "provider"
+
+
+class Colour(StrEnum):
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+
+
+class HardshipCategory(StrEnum):
+    DEEP = "deep"
+    RELATIVE = "relative"
+    ACCIDENT = "accident"
+
+
+class ArchiveType(StrEnum):
+    STOCK = "stock"
+    NEW = "new"
+    RETURNED = "returned"
+
+
+class FamilyStatus(StrEnum):
+    ACTIVE = "active"
+    EXITED = "exited"
+    CLOSED = "closed"
+
+
+class IdentityStatus(StrEnum):
+    EMPLOYED = "employed"
+    LAID_OFF = "laid_off"
+    UNEMPLOYED = "unemployed"
+    RETIRED = "retired"
+    SICK_LEAVE = "sick_leave"
+    EARLY_RETIRED = "early_retired"
+    MIGRANT = "migrant"
+
+
+class Relation(StrEnum):
+    SELF = "self"
+    SPOUSE = "spouse"
+    CHILD = "child"
+    PARENT = "parent"
+    SIBLING = "sibling"
+    OTHER = "other"
+
+
+class Health(StrEnum):
+    HEALTHY = "healthy"
+    CHRONIC = "chronic"
+    SERIOUS_ILLNESS = "serious_illness"
+    DISABLED = "disabled"
+
+
+class WorkAbility(StrEnum):
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+
+class Schooling(StrEnum):
+    NONE = "none"
+    PRESCHOOL = "preschool"
+    PRIMARY = "primary"
+    JUNIOR = "junior"
+    SENIOR = "senior"
+    VOCATIONAL = "vocational"
+    COLLEGE = "college"
+    GRADUATED = "graduated"
+
+
+class Housing(StrEnum):
+    ADEQUATE = "adequate"
+    DIFFICULT = "difficult"
+    NONE = "none"
+
+
+class AssessmentKind(StrEnum):
+    INTAKE = "intake"
+    REVIEW = "review"
+    ON_DEMAND = "on_demand"
+
+
+class ProfileType(StrEnum):
+    SAFETY_NET = "safety_net"
+    EMERGENCY = "emergency"
+    EXPENSE = "expense"
+    CARE = "care"
+    DEVELOPMENT = "development"
+
+
+LABELS: dict[type, dict] = {
+    Role: {
+        Role.ADMIN: _l("Admin"),
+        Role.CASEWORKER: _l("Caseworker"),
+        Role.SPONSOR: _l("Sponsor"),
+        Role.PROVIDER: _l("Service provider"),
+    },
+    Colour: {
+        Colour.RED: _l("Red"),
+        Colour.YELLOW: _l("Yellow"),
+        Colour.GREEN: _l("Green"),
+    },
+    HardshipCategory: {
+        HardshipCategory.DEEP: _l("Deep hardship"),
+        HardshipCategory.RELATIVE: _l("Relative hardship"),
+        HardshipCategory.ACCIDENT: _l("Hardship by accident"),
+    },
+    ArchiveType: {
+        ArchiveType.STOCK: _l("Existing"),
+        ArchiveType.NEW: _l("New"),
+        ArchiveType.RETURNED: _l("Returned to hardship"),
+    },
+    FamilyStatus: {
+        FamilyStatus.ACTIVE: _l("Active"),
+        FamilyStatus.EXITED: _l("Out of hardship"),
+        FamilyStatus.CLOSED: _l("Closed"),
+    },
+    IdentityStatus: {
+        IdentityStatus.EMPLOYED: _l("Employed"),
+        IdentityStatus.LAID_OFF: _l("Laid off"),
+        IdentityStatus.UNEMPLOYED: _l("Unemployed"),
+        IdentityStatus.RETIRED: _l("Retired"),
+        IdentityStatus.SICK_LEAVE: _l("On sick leave"),
+        IdentityStatus.EARLY_RETIRED: _l("Early retired"),
+        IdentityStatus.MIGRANT: _l("Migrant worker"),
+    },
+    Relation: {
+        Relation.SELF: _l("Household head"),
+        Relation.SPOUSE: _l("Spouse"),
+        Relation.CHILD: _l("Child"),
+        Relation.PARENT: _l("Parent"),
+        Relation.SIBLING: _l("Sibling"),
+        Relation.OTHER: _l("Other relative"),
+    },
+    Health: {
+        Health.HEALTHY: _l("Healthy"),
+        Health.CHRONIC: _l("Chronic illness"),
+        Health.SERIOUS_ILLNESS: _l("Serious illness"),
+        Health.DISABLED: _l("Disability"),
+    },
+    WorkAbility: {
+        WorkAbility.FULL: _l("Able to work"),
+        WorkAbility.PARTIAL: _l("Partial loss of work ability"),
+        WorkAbility.NONE: _l("Total loss of work ability"),
+    },
+    Schooling: {
+        Schooling.NONE: _l("Not in school"),
+        Schooling.PRESCHOOL: _l("Preschool"),
+        Schooling.PRIMARY: _l("Primary school"),
+        Schooling.JUNIOR: _l("Junior high school"),
+        Schooling.SENIOR: _l("Senior high school"),
+        Schooling.VOCATIONAL: _l("Vocational school"),
+        Schooling.COLLEGE: _l("College or university"),
+        Schooling.GRADUATED: _l("Finished school"),
+    },
+    Housing: {
+        Housing.ADEQUATE: _l("Adequate housing"),
+        Housing.DIFFICULT: _l("Housing difficulty"),
+        Housing.NONE: _l("No housing of its own"),
+    },
+    AssessmentKind: {
+        AssessmentKind.INTAKE: _l("Intake"),
+        AssessmentKind.REVIEW: _l("Review"),
+        AssessmentKind.ON_DEMAND: _l("On demand"),
+    },
+    ProfileType: {
+        ProfileType.SAFETY_NET: _l("Safety net"),
+        ProfileType.EMERGENCY: _l("Emergency"),
+        ProfileType.EXPENSE: _l("Expense-driven"),
+        ProfileType.CARE: _l("Care"),
+        ProfileType.DEVELOPMENT: _l("Development"),
+    },
+}
+
+
+def label(value, enum_cls=None) -> str:
+    """The translated label of an enumeration member (or of a value of ``enum_cls``)."""
+    if value is None or value == "":
+        return ""
+    enum_cls = enum_cls or type(value)
+    labels = LABELS.get(enum_cls)
+    if labels is None:
+        return str(value)
+    try:
+        return str(labels[enum_cls(value)])
+    except ValueError:
+        return str(value)
+
+
+def choices(enum_cls) -> list[tuple[str, str]]:
+    """(value, label) pairs for a select field."""
+    return [(m.value, str(text)) for m, text in LABELS[enum_cls].items()]
+
+
+def enum_type(enum_cls, name: str | None = None) -> sa.Enum:
+    """A portable enum column: a VARCHAR with a CHECK constraint (named ``name``) on SQLite and PostgreSQL."""
+    return sa.Enum(
+        enum_cls,
+        name=name or enum_cls.__name__.lower(),
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )

@@ -1,0 +1,118 @@
+"""Locale and time zone selection, and the template helpers for money, dates and labels."""
+
+from datetime import date, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request, session
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from assist.enums import LABELS, Colour, ProfileType, Role, choices, label
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def select_locale() -> str:
+    """The session's choice, else the user's saved choice, else Chinese (the default for everyone)."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def yuan(fen: int | None) -> str:
+    """12345 → "123.45" (integer arithmetic, no floats)."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    fen = abs(int(fen))
+    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
+
+
+def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC timestamp shown in Asia/Shanghai."""
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def iso_date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def safe_next(target: str | None, fallback: str = "/") -> str:
+    """A redirect target only if it stays on this site (no open redirects)."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    return target
+
+
+def init_template_helpers(app) -> None:
+    app.jinja_env.filters["yuan"] = yuan
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["isodate"] = iso_date
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["colour_label"] = lambda v: label(v, Colour)
+    app.jinja_env.filters["type_label"] = lambda v: label(v, ProfileType)
+    app.jinja_env.filters["count_in"] = lambda key, counts: counts.get(key, 0)
+    from assist.assessments.explain import explain, factor_name, trigger_text
+
+    app.jinja_env.globals.update(explain=explain, factor_name=factor_name, trigger_text=trigger_text)
+    app.jinja_env.filters["reason_text"] = reason_text
+    app.jinja_env.filters["entity_label"] = entity_label
+    app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["choices"] = choices
+    app.jinja_env.globals["LABELS"] = LABELS
+
+    @app.context_processor
+    def _locale():
+        from flask_babel import get_locale
+
+        from assist import permissions
+
+        return {
+            "role_choices": choices(Role),
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "can": lambda endpoint, method="GET": permissions.allowed(current_user, endpoint, method),
+            "request_path": request.full_path.rstrip("?") if request else "/",
+        }
+
+
+ENTITIES = {
+    "family": _l("Family"),
+    "member": _l("Member"),
+    "income": _l("Income"),
+    "user": _l("User"),
+    "setting": _l("Setting"),
+    "area": _l("Area"),
+}
+
+
+def entity_label(name: str) -> str:
+    return str(ENTITIES.get(name, name))
+
+
+def reason_text(reason: str) -> str:
+    """A colour change's stored reason ("score:64", "hard_trigger:accident", ...) in the reader's language."""
+    from assist.assessments.explain import trigger_text
+
+    kind, _sep, value = (reason or "").partition(":")
+    if kind == "score":
+        return _("assessment score %(score)s", score=value)
+    if kind == "hard_trigger":
+        return _("hard trigger: %(what)s", what=trigger_text(value))
+    return reason

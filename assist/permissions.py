@@ -1,0 +1,147 @@
+"""Every authorisation rule in one place: which role may call which endpoint, and which records are in a user's scope.
+
+An endpoint without a rule here is refused (403) and fails the permission-matrix test, so a new route cannot slip out
+unguarded. Records outside a user's scope answer 404, exactly like records that do not exist.
+"""
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import or_
+
+from assist.areas.models import Area
+from assist.enums import Role
+from assist.extensions import db
+
+PUBLIC = "public"
+A, C, S, P = Role.ADMIN, Role.CASEWORKER, Role.SPONSOR, Role.PROVIDER
+STAFF = frozenset({A, C})
+EVERYONE = frozenset({A, C, S, P})
+ADMIN = frozenset({A})
+
+#: endpoint → PUBLIC, a set of roles, or {method: roles}
+RULES: dict[str, object] = {
+    "static": PUBLIC,
+    "main.set_locale": PUBLIC,
+    "main.healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": EVERYONE,
+    "main.index": EVERYONE,
+    "auth.profile": EVERYONE,
+    # families (一户一档)
+    "families.index": STAFF,
+    "families.new": STAFF,
+    "families.view": STAFF,
+    "families.edit": STAFF,
+    "families.add_member": STAFF,
+    "families.edit_member": STAFF,
+    "families.remove_member": STAFF,
+    "families.reveal_id": STAFF,
+    "families.incomes": STAFF,
+    "families.consent": STAFF,
+    "families.close": STAFF,
+    "families.confirm_exit": STAFF,
+    "families.return_to_hardship": STAFF,
+    "assessments.new": STAFF,
+    "assessments.view": STAFF,
+    # administration
+    "admin.users": ADMIN,
+    "admin.new_user": ADMIN,
+    "admin.edit_user": ADMIN,
+    "admin.areas": ADMIN,
+    "admin.settings": ADMIN,
+    "audit.index": ADMIN,
+    # JSON API
+    "api-docs.openapi_json": PUBLIC,
+    "api_main.Health": PUBLIC,
+    "api_main.Tokens": PUBLIC,
+    "api_areas.Areas": {"GET": STAFF, "POST": ADMIN},
+    "api_families.Families": STAFF,
+    "api_families.FamilyById": STAFF,
+    "api_families.Members": STAFF,
+    "api_families.Incomes": STAFF,
+    "api_families.Assessments": STAFF,
+    "api_families.ColourHistory": STAFF,
+}
+
+
+def rule_for(endpoint: str | None, method: str):
+    """The rule for an endpoint and method: PUBLIC, a set of roles, or None (no rule: refuse)."""
+    rule = RULES.get(endpoint or "")
+    if isinstance(rule, dict):
+        rule = rule.get("GET" if method == "HEAD" else method)
+    return rule
+
+
+def allowed(user, endpoint: str | None, method: str = "GET") -> bool:
+    """True when ``user`` (or an anonymous caller) may call ``endpoint`` at all (scope is checked by the loaders)."""
+    rule = rule_for(endpoint, method)
+    if rule is None:
+        return False
+    if rule == PUBLIC:
+        return True
+    return bool(user and user.is_authenticated and user.role in rule)
+
+
+def is_public(endpoint: str | None, method: str = "GET") -> bool:
+    return rule_for(endpoint, method) == PUBLIC
+
+
+def area_ids_in_scope(user=None) -> frozenset[int] | None:
+    """Ids of the areas whose records ``user`` may see; None means every area (admin)."""
+    user = user or current_user
+    if user.role == Role.ADMIN:
+        return None
+    cache = g.setdefault("assist_scope", {}) if _in_app() else {}
+    if user.id in cache:
+        return cache[user.id]
+    if user.role != Role.CASEWORKER or not user.areas:
+        ids: frozenset[int] = frozenset()
+    else:
+        prefixes = [a.path for a in user.areas]
+        ids = frozenset(db.session.scalars(db.select(Area.id).where(or_(*(Area.path.startswith(p) for p in prefixes)))))
+    cache[user.id] = ids
+    return ids
+
+
+def _in_app() -> bool:
+    from flask import has_app_context
+
+    return has_app_context()
+
+
+def scope_filter(column, user=None):
+    """A WHERE clause keeping rows whose area column is in the user's scope (True for admins)."""
+    ids = area_ids_in_scope(user)
+    if ids is None:
+        return True
+    return column.in_(sorted(ids)) if ids else False
+
+
+def area_in_scope(area: Area, user=None) -> bool:
+    ids = area_ids_in_scope(user)
+    return ids is None or area.id in ids
+
+
+def scoped_areas(user=None) -> list[Area]:
+    """The areas a user may choose from, in code order."""
+    return list(db.session.scalars(db.select(Area).where(scope_filter(Area.id, user)).order_by(Area.path)))
+
+
+def get_family_or_404(family_id: int, user=None):
+    """The family if it exists and lies in the user's scope; otherwise 404."""
+    from assist.families.models import Family
+
+    family = db.session.get(Family, family_id)
+    if family is None or not area_in_scope(family.area, user or current_user):
+        abort(404)
+    return family
+
+
+def get_member_or_404(family, member_id: int):
+    """A member of ``family`` (already scope-checked); otherwise 404."""
+    from assist.families.models import Member
+
+    member = db.session.get(Member, member_id)
+    if member is None or member.family_id != family.id:
+        abort(404)
+    return member

@@ -1,0 +1,137 @@
+"""Reading and changing the settings, with SPEC.md's defaults for every key."""
+
+import copy
+from typing import Any
+
+from flask import g, has_request_context
+from flask_babel import lazy_gettext as _l
+
+from assist import audit
+from assist.errors import ValidationFailed
+from assist.extensions import db
+from assist.settings.models import Setting
+
+FACTORS = (
+    "income",
+    "work_ability",
+    "illness",
+    "medical_burden",
+    "education_burden",
+    "accident",
+    "dependants",
+    "single_parent",
+    "debt",
+    "housing",
+)
+
+DEFAULTS: dict[str, Any] = {
+    #: the local minimum-living line (低保标准), per person per month
+    "min_living_line_fen": 120_000,
+    #: points each factor gives at full intensity; the score is their sum, capped at 100
+    "weights": {
+        "income": 30,
+        "work_ability": 20,
+        "illness": 15,
+        "medical_burden": 10,
+        "education_burden": 5,
+        "accident": 15,
+        "dependants": 5,
+        "single_parent": 5,
+        "debt": 5,
+        "housing": 5,
+    },
+    "red_threshold": 60,
+    "yellow_threshold": 30,
+    #: hard triggers force red whatever the score
+    "hard_trigger_income_no_work": True,
+    "hard_trigger_accident": True,
+    "accident_months": 6,
+    #: review cadence by colour, in days
+    "review_days": {"red": 30, "yellow": 90, "green": 180},
+    #: consecutive months above the line before a family is flagged for exit (脱困)
+    "exit_months": 6,
+}
+
+LABELS = {
+    "min_living_line_fen": _l("Minimum-living line (per person per month)"),
+    "red_threshold": _l("Red from score"),
+    "yellow_threshold": _l("Yellow from score"),
+    "hard_trigger_income_no_work": _l("Red when income is under the line and a member lost all work ability"),
+    "hard_trigger_accident": _l("Red after an accident or disaster within the accident window"),
+    "accident_months": _l("Accident window (months)"),
+    "exit_months": _l("Months above the line before exit is suggested"),
+}
+
+
+def get_settings() -> dict[str, Any]:
+    """All settings, stored values over the defaults (cached for the request)."""
+    if has_request_context() and "assist_settings" in g:
+        return g.assist_settings
+    values = copy.deepcopy(DEFAULTS)
+    for row in db.session.scalars(db.select(Setting)):
+        if row.key in values:
+            if isinstance(values[row.key], dict) and isinstance(row.value, dict):
+                values[row.key].update(row.value)
+            else:
+                values[row.key] = row.value
+    if has_request_context():
+        g.assist_settings = values
+    return values
+
+
+def validate_settings(values: dict[str, Any]) -> dict[str, str]:
+    """Field errors for a full set of settings (empty when they are consistent)."""
+    errors: dict[str, str] = {}
+    line = values.get("min_living_line_fen")
+    if not isinstance(line, int) or isinstance(line, bool) or not 1 <= line <= 10_000_000:
+        errors["min_living_line_fen"] = str(_l("Enter an amount between 0.01 and 100,000 yuan."))
+    weights = values.get("weights", {})
+    for name in FACTORS:
+        w = weights.get(name)
+        if not isinstance(w, int) or isinstance(w, bool) or not 0 <= w <= 100:
+            errors[f"weight_{name}"] = str(_l("A weight is a whole number from 0 to 100."))
+    red, yellow = values.get("red_threshold"), values.get("yellow_threshold")
+    for key, v in (("red_threshold", red), ("yellow_threshold", yellow)):
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100:
+            errors[key] = str(_l("A threshold is a whole number from 1 to 100."))
+    if "red_threshold" not in errors and "yellow_threshold" not in errors and yellow >= red:
+        errors["yellow_threshold"] = str(_l("Yellow must start below red."))
+    for key in ("accident_months", "exit_months"):
+        v = values.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 36:
+            errors[key] = str(_l("Enter a number of months from 1 to 36."))
+    for colour, days in values.get("review_days", {}).items():
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 730:
+            errors[f"review_{colour}"] = str(_l("Enter a number of days from 1 to 730."))
+    return errors
+
+
+def update_settings(actor, values: dict[str, Any]) -> dict[str, Any]:
+    """Store changed settings (audited); raises ValidationFailed and changes nothing on bad values."""
+    current = get_settings()
+    merged = copy.deepcopy(current)
+    for key, value in values.items():
+        if key not in DEFAULTS:
+            raise ValidationFailed(str(_l("Unknown setting.")), {key: str(_l("Unknown setting."))})
+        if isinstance(merged[key], dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    errors = validate_settings(merged)
+    if errors:
+        raise ValidationFailed(str(_l("Please correct the marked settings.")), errors)
+    for key, value in merged.items():
+        if value == current[key]:
+            continue
+        row = db.session.get(Setting, key)
+        if row is None:
+            row = Setting(key=key, value=value, updated_by_id=actor.id if actor else None)
+            db.session.add(row)
+        else:
+            row.value = value
+            row.updated_by_id = actor.id if actor else None
+        audit.record(actor, "update", "setting", key, before=current[key], after=value, summary=key)
+    db.session.flush()
+    if has_request_context():
+        g.pop("assist_settings", None)
+    return get_settings()

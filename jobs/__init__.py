@@ -1,0 +1,31 @@
+"""The schedule: one declarative list of jobs, run by ``assist scheduler`` in its own process (Asia/Shanghai)."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    func: str
+    trigger: str
+    #: APScheduler trigger arguments
+    args: dict = field(default_factory=dict)
+    description: str = ""
+
+
+JOBS = [
+    Job(
+        "exit-candidates",
+        "jobs.tasks:exit_candidates",
+        "cron",
+        {"day": 1, "hour": 3, "minute": 0},
+        "Flag families above the line for N months as exit (脱困) candidates",
+    ),
+    Job(
+        "review-due",
+        "jobs.tasks:review_due",
+        "cron",
+        {"hour": 7, "minute": 0},
+        "Count the reviews that have fallen due, for the caseworkers' overdue list",
+    ),
+]

@@ -1,0 +1,141 @@
+"""Fixtures: an app on a real database (a SQLite file, or PostgreSQL when DATABASE_URL says so), built by the
+migrations, a client, and a small area tree with users of every role."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from assist import create_app, normalise_database_url
+from assist.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get("DATABASE_URL")
+POSTGRES = bool(DATABASE_URL and DATABASE_URL.startswith(("postgres", "postgresql")))
+PASSWORD = "correct horse battery"
+
+
+def _compile_translations() -> None:
+    """The suite reads the compiled catalogues; build them when a bare `pytest` runs before `make`."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (ROOT / "assist" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as fh:
+                catalog = read_po(fh)
+            with mo.open("wb") as fh:
+                write_mo(fh, catalog)
+
+
+def _upgrade(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """The schema, built once per run by the migrations (exactly as production builds it)."""
+    _compile_translations()
+    if POSTGRES:
+        url = normalise_database_url(DATABASE_URL)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _upgrade(url)
+        return url
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    _upgrade(f"sqlite:///{template}")
+    return template
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            )
+        ]
+        # the audit log is append-only through triggers; tests alone lift that, between tests
+        conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(database, tmp_path) -> str:
+    """A clean database for one test."""
+    if POSTGRES:
+        _truncate_postgres(database)
+        return database
+    path = tmp_path / "test.db"
+    shutil.copy(database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    html = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username: str, password: str = PASSWORD):
+        token = csrf_token(self.client, "/login")
+        return self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+    def logout(self):
+        token = csrf_token(self.client, "/profile")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def world(app):
+    """City → towns A and B → one community each; an admin, a caseworker per town, a sponsor and a provider user;
+    one family in each community."""
+    from tests import factories
+
+    return factories.build_world()
