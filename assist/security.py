@@ -92,6 +92,13 @@ def init_security(app) -> None:
         token = _bearer_token()
         if token is not None and not current_user.is_authenticated and is_api_request():
             return api_error(401, "unauthorized", _("The token is missing, wrong or expired."))
+        if (
+            is_api_request()
+            and not current_user.is_authenticated
+            and not permissions.is_public(endpoint, request.method)
+        ):
+            # an API client without a session or token is told to authenticate (401), not about CSRF (400)
+            return api_error(401, "unauthorized", _("Log in or send a token first."))
         if request.method not in SAFE_METHODS and not g.get("via_token") and endpoint not in CSRF_EXEMPT:
             csrf.protect()
         if permissions.is_public(endpoint, request.method):

@@ -139,3 +139,26 @@ def world(app):
     from tests import factories
 
     return factories.build_world()
+
+
+class own_request_contexts:  # used like a function: ``with own_request_contexts():``
+    """Run the test client's requests each in a fresh app context, as in production.
+
+    The ``app`` fixture keeps an app context pushed, and Flask reuses a pushed context for every request, so ``g``
+    would carry the logged-in user, the CSRF token and per-request caches from one request (and client) to the next.
+    Inside this block the fixture's context is set aside; use ``with app.app_context():`` to read the database.
+    """
+
+    def __enter__(self):
+        from flask import has_app_context
+        from flask.globals import app_ctx
+
+        self.outer = app_ctx._get_current_object() if has_app_context() else None
+        if self.outer is not None:
+            self.outer.pop()
+        return self
+
+    def __exit__(self, *exc):
+        if self.outer is not None:
+            self.outer.push()
+        return False

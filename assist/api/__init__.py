@@ -1,5 +1,22 @@
 """The JSON API under /api/v1, described by /api/v1/openapi.json (flask-smorest / apispec)."""
 
+import flask_smorest
+from webargs.flaskparser import FlaskParser
+
+
+class ArgumentsParser(FlaskParser):
+    """webargs' parser, except that JSON nested too deep for Python's decoder is invalid JSON (400), not a 500."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as exc:
+            self._handle_invalid_json_error(exc, req)
+
+
+# flask-smorest binds the parser when routes are decorated, so it is set here, before any API module is imported
+flask_smorest.Blueprint.ARGUMENTS_PARSER = ArgumentsParser()
+
 
 def register_api(app) -> None:
     from assist.api import areas, families, main

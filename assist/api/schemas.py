@@ -41,7 +41,7 @@ def Fen(**kwargs):
     return fields.Integer(strict=True, validate=validate.Range(0, MAX_FEN), **kwargs)
 
 
-Month = lambda **kw: fields.String(validate=validate.Regexp(r"^(19|20)\d\d-(0[1-9]|1[0-2])$"), **kw)  # noqa: E731
+Month = lambda **kw: fields.String(validate=validate.Regexp(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"), **kw)  # noqa: E731
 SafeDate = lambda **kw: fields.Date(validate=validate.Range(min=__import__("datetime").date(1900, 1, 1)), **kw)  # noqa: E731
 
 

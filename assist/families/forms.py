@@ -74,7 +74,7 @@ class MemberForm(FlaskForm):
 class IncomeForm(FlaskForm):
     month = StringField(
         _l("Month (YYYY-MM)"),
-        validators=[DataRequired(), Regexp(r"^\d{4}-\d{2}$", message=_l("Enter a month as YYYY-MM."))],
+        validators=[DataRequired(), Regexp(r"^[0-9]{4}-[0-9]{2}$", message=_l("Enter a month as YYYY-MM."))],
     )
     amount_fen = YuanField(
         _l("Household income (yuan)"), validators=[DataRequired(message=_l("This field is required."))]

@@ -73,7 +73,7 @@ ENUMS = {
     "schooling": Schooling,
 }
 PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
-MONTH = re.compile(r"^(19|20)\d\d-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")  # ASCII digits: \d would also match ٢ or ２
 MAX_FEN = 2_000_000_000
 
 
@@ -533,7 +533,7 @@ def family_query(
     today: date | None = None,
 ):
     """The SELECT behind the family list (pages and API): scoped to the user, filtered and sorted."""
-    from sqlalchemy import or_
+    from sqlalchemy import or_, union
 
     from assist.permissions import scope_filter
 
@@ -562,6 +562,10 @@ def family_query(
         elif q.isdigit():
             stmt = stmt.where(or_(Family.phone == q, Family.id == (int(q) if len(q) < 10 else 0)))
         else:
-            by_member = select(Member.family_id).where(_prefix(Member.name, q))
-            stmt = stmt.where(or_(_prefix(Family.head_name, q), Family.id.in_(by_member)))
+            # one id list from both name indexes: an OR of the two lets SQLite's planner scan every family instead
+            by_name = union(
+                select(Family.id).where(_prefix(Family.head_name, q)),
+                select(Member.family_id).where(_prefix(Member.name, q)),
+            )
+            stmt = stmt.where(Family.id.in_(by_name))
     return stmt.order_by(*SORTS.get(sort, SORTS["review"]))

@@ -200,7 +200,7 @@ def incomes(family_id: int):
     form = IncomeForm()
     if form.validate_on_submit():
         try:
-            _, created = operations.record_income(
+            _row, created = operations.record_income(
                 current_user,
                 family,
                 form.month.data,
