@@ -86,9 +86,20 @@ def database_url(database, tmp_path) -> str:
     return f"sqlite:///{path}"
 
 
+def _fresh_g():
+    """Requests in these tests share the test's app context (so the test and the request share one session);
+    in production each request has its own. Clearing `g` first gives each request what production gives it:
+    no logged-in user, CSRF token or scope cached from the request before."""
+    from flask import g
+
+    for key in list(g):
+        g.pop(key)
+
+
 @pytest.fixture
 def app(database_url):
     app = create_app("test", SQLALCHEMY_DATABASE_URI=database_url)
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
     with app.app_context():
         yield app
         db.session.remove()

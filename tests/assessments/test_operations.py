@@ -1,0 +1,150 @@
+"""Assessments, colour history, review cadence, exit (脱困) and return (返困), without HTTP."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from assist.assessments import operations
+from assist.assessments.models import Assessment, ColourChange
+from assist.enums import ArchiveType, AssessmentKind, Colour, FamilyStatus
+from assist.errors import Conflict, ValidationFailed
+from assist.extensions import db
+from assist.families import operations as families
+from assist.settings.operations import DEFAULTS, get_settings, update_settings
+from tests import factories
+
+TODAY = date.today()
+
+
+def _months(n):
+    return operations.months_back(TODAY, n)
+
+
+def test_an_assessment_explains_every_factor_and_sets_colour_and_review(world):
+    fam = world.family_a  # two healthy adults, no income recorded
+    families.update_family(world.cw_a, fam, {"housing": "none", "debt_fen": 3_000_000})
+    for m in _months(3):
+        families.record_income(world.cw_a, fam, m, 100_000, medical_fen=50_000)
+    a = operations.assess_family(world.cw_a, fam, "review", note="入户核查")
+    db.session.commit()
+    names = [f["name"] for f in a.factors]
+    assert names == list(DEFAULTS["weights"])
+    points = {f["name"]: f["points"] for f in a.factors}
+    assert points["housing"] == 5 and points["debt"] == 5
+    assert points["income"] == 24  # 500 yuan per head: (2×1200 − 500) / (2×1200) × 30 = 23.75 → 24
+    assert a.score == sum(points.values())
+    assert fam.colour == a.colour and fam.score == a.score
+    assert fam.next_review_on == TODAY + timedelta(days=DEFAULTS["review_days"][a.colour.value])
+    assert a.inputs["line_fen"] == 120_000 and a.assessed_by_id == world.cw_a.id
+
+
+def test_hard_trigger_makes_red_and_history_records_the_change(world):
+    fam = world.family_a
+    start = fam.colour
+    member = fam.members[1]
+    families.update_member(world.cw_a, member, {"work_ability": "none", "health": "serious_illness"})
+    families.record_income(world.cw_a, fam, _months(1)[0], 50_000)
+    a = operations.assess_family(world.cw_a, fam, AssessmentKind.REVIEW)
+    db.session.commit()
+    assert a.hard_trigger == "income_no_work" and a.colour == Colour.RED
+    history = operations.colour_history(fam)
+    if start != Colour.RED:
+        assert history[0].from_colour == start and history[0].to_colour == Colour.RED
+        assert history[0].reason == "hard_trigger:income_no_work" and history[0].by_id == world.cw_a.id
+    assert history[-1].from_colour is None  # the intake assessment opened the history
+
+
+def test_no_history_row_when_the_colour_stays(world):
+    fam = world.family_b
+    before = db.session.scalar(select(func.count(ColourChange.id)).where(ColourChange.family_id == fam.id))
+    operations.assess_family(world.cw_b, fam)
+    operations.assess_family(world.cw_b, fam)
+    db.session.commit()
+    assert db.session.scalar(select(func.count(ColourChange.id)).where(ColourChange.family_id == fam.id)) == before
+    assert db.session.scalar(select(func.count(Assessment.id)).where(Assessment.family_id == fam.id)) == 3
+
+
+def test_settings_change_weights_thresholds_and_cadence(world):
+    update_settings(world.admin, {"red_threshold": 10, "yellow_threshold": 5, "review_days": {"red": 7}})
+    db.session.commit()
+    a = operations.assess_family(world.cw_a, world.family_a)
+    assert get_settings()["review_days"] == {"red": 7, "yellow": 90, "green": 180}
+    if a.score >= 10:
+        assert a.colour == Colour.RED and world.family_a.next_review_on == TODAY + timedelta(days=7)
+    with pytest.raises(ValidationFailed) as info:
+        update_settings(world.admin, {"yellow_threshold": 50, "red_threshold": 40})
+    assert "yellow_threshold" in info.value.fields
+    with pytest.raises(ValidationFailed):
+        update_settings(world.admin, {"weights": {"income": 101}})
+
+
+def test_closed_files_are_not_assessed(world):
+    families.close_family(world.cw_b, world.family_b, "户主去世")
+    with pytest.raises(Conflict):
+        operations.assess_family(world.cw_b, world.family_b)
+
+
+def test_bad_kind_or_note_is_refused(world):
+    with pytest.raises(ValidationFailed):
+        operations.assess_family(world.cw_a, world.family_a, "weekly")
+    with pytest.raises(ValidationFailed):
+        operations.assess_family(world.cw_a, world.family_a, note="x" * 501)
+
+
+def test_exit_is_flagged_after_six_months_above_the_line_then_confirmed(world):
+    fam = world.family_a  # two members: above the line means more than 2,400 yuan a month
+    for m in _months(5):
+        families.record_income(world.cw_a, fam, m, 300_000)
+    db.session.commit()
+    assert operations.flag_exit_candidates(TODAY) == 0
+    families.record_income(world.cw_a, fam, _months(6)[-1], 240_000)  # exactly at the line is not above it
+    db.session.commit()
+    assert operations.flag_exit_candidates(TODAY) == 0
+    families.record_income(world.cw_a, fam, _months(6)[-1], 240_001)
+    db.session.commit()
+    assert operations.flag_exit_candidates(TODAY) == 1
+    db.session.refresh(fam)
+    assert fam.exit_flagged_on == TODAY
+    assert operations.flag_exit_candidates(TODAY) == 0  # safe to run twice
+    with pytest.raises(Conflict):
+        operations.confirm_exit(world.cw_b, world.family_b)  # not flagged
+    operations.confirm_exit(world.cw_a, fam)
+    db.session.commit()
+    assert fam.status == FamilyStatus.EXITED and fam.exited_on == TODAY
+
+
+def test_return_to_hardship_reactivates_and_reassesses(world):
+    fam = world.family_a
+    fam.exit_flagged_on = TODAY
+    operations.confirm_exit(world.cw_a, fam)
+    with pytest.raises(ValidationFailed):
+        operations.return_to_hardship(world.cw_a, fam, "")
+    a = operations.return_to_hardship(world.cw_a, fam, "户主突发大病")
+    db.session.commit()
+    assert fam.status == FamilyStatus.ACTIVE and fam.archive_type == ArchiveType.RETURNED
+    assert fam.exit_flagged_on is None and fam.exited_on is None
+    assert a.kind == AssessmentKind.REVIEW and a.note == "户主突发大病"
+    with pytest.raises(Conflict):
+        operations.return_to_hardship(world.cw_a, fam, "again")
+
+
+def test_batch_reassessment_gives_the_same_result_as_one_by_one(world):
+    extra = [
+        factories.family(world.cw_a, "330482001001", head_name=f"批量{i}", members=[factories.member(work_ability="none", health="disabled", disability_grade=1)] if i % 2 else [], accident_on=TODAY - timedelta(days=40) if i == 3 else None)
+        for i in range(6)
+    ]
+    for i, fam in enumerate(extra):
+        for m in _months(4):
+            families.record_income(world.cw_a, fam, m, 80_000 * (i + 1), medical_fen=20_000 * i)
+    db.session.commit()
+    assert operations.reassess_all(TODAY) == 8
+    db.session.commit()
+    batch = {f.id: (f.score, f.colour, f.primary_type, f.next_review_on) for f in extra}
+    for fam in extra:
+        db.session.refresh(fam)
+        batch[fam.id] = (fam.score, fam.colour, fam.primary_type, fam.next_review_on)
+        a = operations.assess_family(None, fam, today=TODAY)
+        assert (a.score, a.colour, a.primary_type) == batch[fam.id][:3]
+    latest = db.session.scalars(select(Assessment).where(Assessment.kind == AssessmentKind.REVIEW, Assessment.assessed_by_id.is_(None))).all()
+    assert len(latest) >= 8
