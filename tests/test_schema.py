@@ -1,0 +1,41 @@
+"""The migrations build exactly the models' schema, and the audit log is append-only in the database itself."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from assist.audit import record
+from assist.audit.models import AuditEntry, AuditLogIsAppendOnly
+from assist.extensions import db
+
+
+def test_migrations_match_the_models(app):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+    assert diff == []
+
+
+def test_audit_entries_cannot_be_changed_through_the_orm(app):
+    record(None, "create", "area", 1, after={"x": 1})
+    db.session.commit()
+    entry = db.session.scalars(db.select(AuditEntry)).one()
+    entry.summary = "changed"
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.commit()
+    db.session.rollback()
+    db.session.delete(entry)
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.commit()
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET summary = 'x'", "DELETE FROM audit_log"])
+def test_audit_entries_cannot_be_changed_with_sql(app, statement):
+    record(None, "create", "area", 1, after={"x": 1})
+    db.session.commit()
+    with pytest.raises(DatabaseError):
+        with db.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert db.session.scalar(text("SELECT count(*) FROM audit_log")) == 1
