@@ -1,0 +1,52 @@
+"""The schedule is one declarative list, run by APScheduler in its own process; jobs are safe to run twice."""
+
+import time
+from datetime import date, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from assist.extensions import db
+from assist.families import operations as families
+from jobs import JOBS, tasks
+from jobs.runner import build_scheduler
+
+
+def test_every_job_in_the_list_is_scheduled_in_shanghai_time(app):
+    scheduler = build_scheduler(app, BackgroundScheduler)
+    assert {j.id for j in scheduler.get_jobs()} == {j.id for j in JOBS}
+    assert str(scheduler.timezone) == "Asia/Shanghai"
+    assert scheduler._job_defaults == {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+
+
+def test_the_web_app_never_starts_a_scheduler(app):
+    import wsgi  # noqa: F401  (importing the WSGI module must not start anything)
+
+    assert not any(type(v).__name__.endswith("Scheduler") for v in app.extensions.values())
+
+
+def test_exit_candidates_job_flags_once(app, world):
+    from assist.assessments.operations import months_back
+
+    for m in months_back(date.today(), 6):
+        families.record_income(world.cw_a, world.family_a, m, 500_000)
+    db.session.commit()
+    db.session.remove()
+    assert tasks.exit_candidates(app) == {"flagged": 1}
+    assert tasks.exit_candidates(app) == {"flagged": 0}
+
+
+def test_a_job_runs_through_the_real_scheduler(app, world, caplog):
+    db.session.commit()
+    db.session.remove()
+    scheduler = build_scheduler(app, BackgroundScheduler)
+    soon = datetime.now(scheduler.timezone) + timedelta(seconds=1)
+    for job in scheduler.get_jobs():
+        # the same job entries, triggered a second from now instead of on their calendar
+        scheduler.reschedule_job(job.id, trigger="date", run_date=soon if job.id == "review-due" else soon + timedelta(days=1))
+    with caplog.at_level("INFO", logger="assist.scheduler"):
+        scheduler.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "job review-due done" not in caplog.text:
+            time.sleep(0.1)
+        scheduler.shutdown()
+    assert "job review-due done: {'overdue': 0}" in caplog.text
