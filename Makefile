@@ -21,7 +21,7 @@ MO := assist/translations/en/LC_MESSAGES/messages.mo assist/translations/zh/LC_M
 translations: $(MO)
 
 assist/translations/%/LC_MESSAGES/messages.mo: assist/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(BIN)/pybabel compile -q -f -d assist/translations -l $* -i $< -o $@
+	$(BIN)/pybabel compile -f -d assist/translations -l $* -i $< -o $@
 
 # Web app on http://127.0.0.1:$(PORT) and the scheduler process, both stopped by Ctrl-C.
 run: install translations

@@ -1,16 +1,21 @@
 """The JSON API under /api/v1, described by /api/v1/openapi.json (flask-smorest / apispec)."""
 
+import json
+
 import flask_smorest
 from webargs.flaskparser import FlaskParser
 
 
 class ArgumentsParser(FlaskParser):
-    """webargs' parser, except that JSON nested too deep for Python's decoder is invalid JSON (400), not a 500."""
+    """webargs' parser, except that JSON Python's decoder gives up on (nested too deep, a number of more than 4,300
+    digits) is invalid JSON (400), not a 500."""
 
     def _raw_load_json(self, req):
         try:
             return super()._raw_load_json(req)
-        except RecursionError as exc:
+        except json.JSONDecodeError:
+            raise  # webargs tells an empty body from a malformed one
+        except (RecursionError, ValueError) as exc:
             self._handle_invalid_json_error(exc, req)
 
 

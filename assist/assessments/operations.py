@@ -268,9 +268,10 @@ def reassess_all(today: date | None = None, batch: int = 5000, actor=None, at=No
                         "by_id": actor_id,
                     }
                 )
-        db.session.execute(insert(Assessment), assessment_rows)
+        # render_nulls: a None left out of some rows splits the batch into thousands of small executemany calls
+        db.session.execute(insert(Assessment).execution_options(render_nulls=True), assessment_rows)
         if changes:
-            db.session.execute(insert(ColourChange), changes)
+            db.session.execute(insert(ColourChange).execution_options(render_nulls=True), changes)
         db.session.execute(
             update(Family.__table__)
             .where(Family.__table__.c.id == db.bindparam("fid"))
