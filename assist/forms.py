@@ -55,6 +55,8 @@ class EnumSelectField(SelectField):
 
     def pre_validate(self, form):
         self.choices = ([("", str(self.blank))] if self.blank is not None else []) + choices(self.enum)
+        if not self.data and self.default is not None:
+            self.data = self.default  # a select left out of the post keeps its default
         if self.blank is not None and not self.data:
             return
         super().pre_validate(form)

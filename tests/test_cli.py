@@ -12,7 +12,10 @@ from assist.families.models import Family, Income, Member
 
 
 def test_create_user_reads_the_password_from_stdin(runner, world):
-    result = runner.invoke(args=["create-user", "cw_new", "--role", "caseworker", "--area", "330482001"], input="a long password\nignored\n")
+    result = runner.invoke(
+        args=["create-user", "cw_new", "--role", "caseworker", "--area", "330482001"],
+        input="a long password\nignored\n",
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "cw_new"))
     assert [a.code for a in user.areas] == ["330482001"]
@@ -34,7 +37,9 @@ def _fingerprint() -> str:
     rows = db.session.execute(
         text("SELECT f.id, f.head_name, f.area_id, f.colour, f.score, f.primary_type FROM families f ORDER BY f.id")
     ).all()
-    incomes = db.session.execute(text("SELECT family_id, month, amount_fen FROM incomes ORDER BY family_id, month")).all()
+    incomes = db.session.execute(
+        text("SELECT family_id, month, amount_fen FROM incomes ORDER BY family_id, month")
+    ).all()
     members = db.session.execute(text("SELECT family_id, name, id_index, birth_date FROM members ORDER BY id")).all()
     return hashlib.sha256(repr((rows, incomes, members)).encode()).hexdigest()
 

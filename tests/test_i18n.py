@@ -13,7 +13,21 @@ CATALOGUE = ROOT / "assist" / "translations" / "zh" / "LC_MESSAGES" / "messages.
 def test_every_text_in_code_and_templates_is_in_the_chinese_catalogue(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            ".",
+        ],
         cwd=ROOT,
         check=True,
         capture_output=True,

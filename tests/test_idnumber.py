@@ -45,7 +45,9 @@ def test_transposing_neighbours_is_caught(region, born, seq):
 
 def test_lower_case_x_is_accepted_and_normalised():
     born = date(1980, 5, 17)
-    number = next(idnumber.make("330482", born, s) for s in range(1000) if idnumber.make("330482", born, s).endswith("X"))
+    number = next(
+        idnumber.make("330482", born, s) for s in range(1000) if idnumber.make("330482", born, s).endswith("X")
+    )
     parsed = idnumber.parse(" " + number.lower() + " ")
     assert parsed.value == number
 

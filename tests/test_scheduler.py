@@ -42,7 +42,9 @@ def test_a_job_runs_through_the_real_scheduler(app, world, caplog):
     soon = datetime.now(scheduler.timezone) + timedelta(seconds=1)
     for job in scheduler.get_jobs():
         # the same job entries, triggered a second from now instead of on their calendar
-        scheduler.reschedule_job(job.id, trigger="date", run_date=soon if job.id == "review-due" else soon + timedelta(days=1))
+        scheduler.reschedule_job(
+            job.id, trigger="date", run_date=soon if job.id == "review-due" else soon + timedelta(days=1)
+        )
     with caplog.at_level("INFO", logger="assist.scheduler"):
         scheduler.start()
         deadline = time.monotonic() + 20

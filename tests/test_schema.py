@@ -35,7 +35,6 @@ def test_audit_entries_cannot_be_changed_through_the_orm(app):
 def test_audit_entries_cannot_be_changed_with_sql(app, statement):
     record(None, "create", "area", 1, after={"x": 1})
     db.session.commit()
-    with pytest.raises(DatabaseError):
-        with db.engine.begin() as conn:
-            conn.execute(text(statement))
+    with pytest.raises(DatabaseError), db.engine.begin() as conn:
+        conn.execute(text(statement))
     assert db.session.scalar(text("SELECT count(*) FROM audit_log")) == 1

@@ -4,7 +4,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from assist.api.schemas import HealthSchema, TokenRequest, TokenSchema
+from assist.api.schemas import ErrorSchema, HealthSchema, TokenRequest, TokenSchema
 from assist.auth import operations as accounts
 from assist.errors import DomainError
 from assist.extensions import db
@@ -28,7 +28,8 @@ class Tokens(MethodView):
     @blp.doc(security=[])
     @blp.arguments(TokenRequest)
     @blp.response(201, TokenSchema)
-    @blp.alt_response(401, schema=TokenSchema, description="Wrong user name or password")
+    @blp.alt_response(401, schema=ErrorSchema, description="Wrong user name or password")
+    @blp.alt_response(429, schema=ErrorSchema, description="Too many failed logins; try again later")
     def post(self, body):
         """Exchange a user name and password for a bearer token (login throttling applies)."""
         try:

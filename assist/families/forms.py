@@ -24,7 +24,7 @@ ID_HELP = _l("18 characters; a final lower-case x is accepted.")
 class FamilyFieldsMixin:
     area_id = SelectField(_l("Area"), coerce=int, validators=[DataRequired()])
     hardship_category = EnumSelectField(_l("Hardship category"), enum=HardshipCategory, validators=[DataRequired()])
-    archive_type = EnumSelectField(_l("Archive type"), enum=ArchiveType)
+    archive_type = EnumSelectField(_l("Archive type"), enum=ArchiveType, default="new")
     phone = StringField(
         _l("Phone"),
         validators=[
@@ -36,22 +36,22 @@ class FamilyFieldsMixin:
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200), no_control_chars])
     employer = StringField(_l("Employer"), validators=[Optional(), Length(max=100), no_control_chars])
     employer_union = StringField(_l("Employer's union"), validators=[Optional(), Length(max=100), no_control_chars])
-    identity_status = EnumSelectField(_l("Identity status"), enum=IdentityStatus)
+    identity_status = EnumSelectField(_l("Identity status"), enum=IdentityStatus, default="employed")
     accident_on = DateField(_l("Date of accident or disaster"), validators=[Optional()])
     accident_note = StringField(_l("What happened"), validators=[Optional(), Length(max=200), no_control_chars])
     single_parent = BooleanField(_l("Single-parent family"))
     debt_fen = YuanField(_l("Debt (yuan)"))
-    housing = EnumSelectField(_l("Housing"), enum=Housing)
+    housing = EnumSelectField(_l("Housing"), enum=Housing, default="adequate")
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
 
 
 class FamilyForm(FamilyFieldsMixin, FlaskForm):
     head_name = StringField(_l("Name of household head"), validators=[DataRequired(), Length(max=40), no_control_chars])
     head_id_number = StringField(_l("ID number"), validators=[DataRequired(), Length(max=18 + 4)], description=ID_HELP)
-    head_health = EnumSelectField(_l("Health"), enum=Health)
+    head_health = EnumSelectField(_l("Health"), enum=Health, default="healthy")
     head_disability_grade = IntegerField(_l("Disability grade (1–4)"), validators=[Optional(), NumberRange(1, 4)])
     head_illness = StringField(_l("Illness"), validators=[Optional(), Length(max=100), no_control_chars])
-    head_work_ability = EnumSelectField(_l("Work ability"), enum=WorkAbility)
+    head_work_ability = EnumSelectField(_l("Work ability"), enum=WorkAbility, default="full")
     consent_on = DateField(_l("Consent given on"), validators=[Optional()])
     consent_scope = StringField(_l("Consent scope"), validators=[Optional(), Length(max=200), no_control_chars])
 
@@ -64,11 +64,11 @@ class MemberForm(FlaskForm):
     relation = EnumSelectField(_l("Relation"), enum=Relation, validators=[DataRequired()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=40), no_control_chars])
     id_number = StringField(_l("ID number"), validators=[Optional(), Length(max=22)], description=ID_HELP)
-    health = EnumSelectField(_l("Health"), enum=Health)
+    health = EnumSelectField(_l("Health"), enum=Health, default="healthy")
     disability_grade = IntegerField(_l("Disability grade (1–4)"), validators=[Optional(), NumberRange(1, 4)])
     illness = StringField(_l("Illness"), validators=[Optional(), Length(max=100), no_control_chars])
-    work_ability = EnumSelectField(_l("Work ability"), enum=WorkAbility)
-    schooling = EnumSelectField(_l("Schooling"), enum=Schooling)
+    work_ability = EnumSelectField(_l("Work ability"), enum=WorkAbility, default="full")
+    schooling = EnumSelectField(_l("Schooling"), enum=Schooling, default="none")
 
 
 class IncomeForm(FlaskForm):
@@ -105,6 +105,16 @@ class FilterForm(FlaskForm):
     area = SelectField(_l("Area"), validators=[Optional()])
     category = EnumSelectField(
         _l("Category"), enum=HardshipCategory, blank=_l("All categories"), validators=[Optional()]
+    )
+    status = SelectField(
+        _l("File status"),
+        choices=[
+            ("active", _l("Active")),
+            ("exited", _l("Out of hardship")),
+            ("closed", _l("Closed")),
+            ("all", _l("All")),
+        ],
+        validators=[Optional()],
     )
     overdue = BooleanField(_l("Review overdue"))
     exit = BooleanField(_l("Exit candidates"))

@@ -47,8 +47,10 @@ def index():
     stmt = operations.family_query(
         current_user,
         colour=form.colour.data or None,
-        area_code=form.area.data or None,
+        # an area outside the user's scope is not ignored: it finds nothing (the query is scoped)
+        area_code=(request.args.get("area") or "")[:20] or None,
         category=form.category.data or None,
+        status=None if form.status.data == "all" else (form.status.data or "active"),
         overdue=bool(form.overdue.data),
         exit_candidates=bool(form.exit.data),
         q=form.q.data,

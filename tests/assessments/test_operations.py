@@ -131,7 +131,13 @@ def test_return_to_hardship_reactivates_and_reassesses(world):
 
 def test_batch_reassessment_gives_the_same_result_as_one_by_one(world):
     extra = [
-        factories.family(world.cw_a, "330482001001", head_name=f"批量{i}", members=[factories.member(work_ability="none", health="disabled", disability_grade=1)] if i % 2 else [], accident_on=TODAY - timedelta(days=40) if i == 3 else None)
+        factories.family(
+            world.cw_a,
+            "330482001001",
+            head_name=f"批量{i}",
+            members=[factories.member(work_ability="none", health="disabled", disability_grade=1)] if i % 2 else [],
+            accident_on=TODAY - timedelta(days=40) if i == 3 else None,
+        )
         for i in range(6)
     ]
     for i, fam in enumerate(extra):
@@ -146,5 +152,7 @@ def test_batch_reassessment_gives_the_same_result_as_one_by_one(world):
         batch[fam.id] = (fam.score, fam.colour, fam.primary_type, fam.next_review_on)
         a = operations.assess_family(None, fam, today=TODAY)
         assert (a.score, a.colour, a.primary_type) == batch[fam.id][:3]
-    latest = db.session.scalars(select(Assessment).where(Assessment.kind == AssessmentKind.REVIEW, Assessment.assessed_by_id.is_(None))).all()
+    latest = db.session.scalars(
+        select(Assessment).where(Assessment.kind == AssessmentKind.REVIEW, Assessment.assessed_by_id.is_(None))
+    ).all()
     assert len(latest) >= 8

@@ -71,11 +71,28 @@ def harder(draw):
     f = draw(facts)
     how = draw(
         st.sampled_from(
-            ["income", "medical", "education", "debt", "housing", "single", "accident", "member", "health", "ability", "school"]
+            [
+                "income",
+                "medical",
+                "education",
+                "debt",
+                "housing",
+                "single",
+                "accident",
+                "member",
+                "health",
+                "ability",
+                "school",
+            ]
         )
     )
     if how == "income":
-        g = replace(f, monthly_income_fen=draw(st.integers(0, f.monthly_income_fen)) if f.monthly_income_fen else f.monthly_income_fen)
+        g = replace(
+            f,
+            monthly_income_fen=draw(st.integers(0, f.monthly_income_fen))
+            if f.monthly_income_fen
+            else f.monthly_income_fen,
+        )
         g = replace(g, income_12m_fen=draw(st.integers(0, f.income_12m_fen)))
     elif how == "medical":
         g = replace(f, medical_12m_fen=f.medical_12m_fen + draw(st.integers(0, 1_000_000)))
@@ -88,7 +105,11 @@ def harder(draw):
     elif how == "single":
         g = replace(f, single_parent=True)
     elif how == "accident":
-        sooner = draw(st.integers(0, f.accident_months_ago)) if f.accident_months_ago is not None else draw(st.integers(0, 40))
+        sooner = (
+            draw(st.integers(0, f.accident_months_ago))
+            if f.accident_months_ago is not None
+            else draw(st.integers(0, 40))
+        )
         g = replace(f, accident_months_ago=sooner)
     elif how == "member":
         # one more mouth to feed on the same income
@@ -155,7 +176,10 @@ def test_hard_trigger_income_under_line_with_total_loss_is_red():
 
 def test_recent_accident_is_red_and_emergency():
     f = scoring.FamilyFacts(
-        members=(scoring.MemberFacts(age=40),), monthly_income_fen=500_000, income_12m_fen=6_000_000, accident_months_ago=2
+        members=(scoring.MemberFacts(age=40),),
+        monthly_income_fen=500_000,
+        income_12m_fen=6_000_000,
+        accident_months_ago=2,
     )
     result = scoring.assess(f, default_rules)
     assert result.hard_trigger == "accident"
@@ -175,7 +199,9 @@ def test_a_comfortable_family_is_green_with_a_development_profile():
 
 
 def test_income_at_the_line_gives_half_the_income_weight():
-    f = scoring.FamilyFacts(members=(scoring.MemberFacts(age=40),), monthly_income_fen=120_000, income_12m_fen=1_440_000)
+    f = scoring.FamilyFacts(
+        members=(scoring.MemberFacts(age=40),), monthly_income_fen=120_000, income_12m_fen=1_440_000
+    )
     income = next(x for x in scoring.assess(f, default_rules).factors if x.name == "income")
     assert income.points == 15
     assert income.detail == {"per_capita_fen": 120_000, "line_fen": 120_000}

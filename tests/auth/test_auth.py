@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from assist.audit.models import AuditEntry
-from assist.errors import Conflict
 from assist.auth import operations
 from assist.auth.models import LoginAttempt, User
+from assist.errors import Conflict
 from assist.extensions import db
 from tests.conftest import PASSWORD, csrf_token
 
@@ -50,7 +50,9 @@ def test_inactive_users_cannot_log_in(client, auth, world):
 
 def test_open_redirects_are_refused(client, world):
     token = csrf_token(client)
-    response = client.post("/login?next=https://evil.example/x", data={"username": "cw_a", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login?next=https://evil.example/x", data={"username": "cw_a", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -128,23 +130,38 @@ def test_admin_manages_users(client, auth, world):
     token = csrf_token(client, "/admin/users/new")
     response = client.post(
         "/admin/users/new",
-        data={"username": "cw_new", "display_name": "新干部", "role": "caseworker", "areas": ["330482001"], "password": "long enough pw", "csrf_token": token},
+        data={
+            "username": "cw_new",
+            "display_name": "新干部",
+            "role": "caseworker",
+            "areas": ["330482001"],
+            "password": "long enough pw",
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.username == "cw_new"))
     assert [a.code for a in user.areas] == ["330482001"]
     # a caseworker without areas is refused, with the message beside the field
     token = csrf_token(client, "/admin/users/new")
-    response = client.post("/admin/users/new", data={"username": "cw_none", "role": "caseworker", "password": "long enough pw", "csrf_token": token})
+    response = client.post(
+        "/admin/users/new",
+        data={"username": "cw_none", "role": "caseworker", "password": "long enough pw", "csrf_token": token},
+    )
     assert response.status_code == 422
     assert db.session.scalar(select(User).where(User.username == "cw_none")) is None
     # deactivate
     token = csrf_token(client, f"/admin/users/{user.id}")
-    response = client.post(f"/admin/users/{user.id}", data={"username": "cw_new", "role": "caseworker", "areas": ["330482001"], "csrf_token": token})
+    response = client.post(
+        f"/admin/users/{user.id}",
+        data={"username": "cw_new", "role": "caseworker", "areas": ["330482001"], "csrf_token": token},
+    )
     assert response.status_code == 302
     db.session.refresh(user)
     assert user.active is False
-    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "user", AuditEntry.action == "update")).one()
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == "user", AuditEntry.action == "update")
+    ).one()
     assert entry.before == {"active": True} and entry.after == {"active": False}
 
 
@@ -156,10 +173,16 @@ def test_admin_cannot_lock_themselves_out(world):
 def test_profile_password_change(client, auth, world):
     auth.login("cw_a")
     token = csrf_token(client, "/profile")
-    bad = client.post("/profile", data={"current": "wrong", "password": "new password 1", "confirm": "new password 1", "csrf_token": token})
+    bad = client.post(
+        "/profile",
+        data={"current": "wrong", "password": "new password 1", "confirm": "new password 1", "csrf_token": token},
+    )
     assert bad.status_code == 422
     token = csrf_token(client, "/profile")
-    ok = client.post("/profile", data={"current": PASSWORD, "password": "new password 1", "confirm": "new password 1", "csrf_token": token})
+    ok = client.post(
+        "/profile",
+        data={"current": PASSWORD, "password": "new password 1", "confirm": "new password 1", "csrf_token": token},
+    )
     assert ok.status_code == 302
     db.session.refresh(world.cw_a)
     assert operations.check_password(world.cw_a, "new password 1")

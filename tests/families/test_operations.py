@@ -17,7 +17,12 @@ from tests import factories
 
 
 def test_create_family_files_the_head_and_members_and_assesses_at_once(world):
-    fam = factories.family(world.cw_a, "330482001001", head_name="陈军", members=[factories.member("child", "陈小明", born=date(2012, 4, 1))])
+    fam = factories.family(
+        world.cw_a,
+        "330482001001",
+        head_name="陈军",
+        members=[factories.member("child", "陈小明", born=date(2012, 4, 1))],
+    )
     db.session.commit()
     assert [m.relation.value for m in fam.members] == ["self", "child"]
     assert fam.head_name == "陈军"
@@ -34,7 +39,9 @@ def test_id_numbers_are_encrypted_at_rest_and_found_by_blind_index(world):
     number = factories.id_number()
     fam = factories.family(world.cw_a, "330482001001", head_id_number=number)
     db.session.commit()
-    raw = db.session.execute(text("SELECT id_cipher, id_index, id_masked FROM members WHERE family_id = :f"), {"f": fam.id}).one()
+    raw = db.session.execute(
+        text("SELECT id_cipher, id_index, id_masked FROM members WHERE family_id = :f"), {"f": fam.id}
+    ).one()
     assert number not in raw.id_cipher and number[6:14] not in raw.id_cipher
     assert raw.id_index == crypto.blind_index(number) and len(raw.id_index) == 64
     assert raw.id_masked == number[:6] + "********" + number[-4:]
@@ -71,7 +78,12 @@ def test_duplicate_person_out_of_scope_does_not_reveal_the_other_file(world):
 def test_same_number_twice_in_one_request_is_refused(world):
     number = factories.id_number()
     with pytest.raises(ValidationFailed) as info:
-        factories.family(world.cw_a, "330482001001", head_id_number=number, members=[{"relation": "spouse", "name": "甲", "id_number": number}])
+        factories.family(
+            world.cw_a,
+            "330482001001",
+            head_id_number=number,
+            members=[{"relation": "spouse", "name": "甲", "id_number": number}],
+        )
     assert "members" in info.value.fields
 
 
@@ -83,7 +95,9 @@ def test_area_outside_scope_is_refused(world):
 
 def test_birth_date_must_match_the_number(world):
     with pytest.raises(ValidationFailed) as info:
-        operations.add_member(world.cw_a, world.family_a, {**factories.member(born=date(1990, 1, 1)), "birth_date": date(1991, 1, 1)})
+        operations.add_member(
+            world.cw_a, world.family_a, {**factories.member(born=date(1990, 1, 1)), "birth_date": date(1991, 1, 1)}
+        )
     assert "birth_date" in info.value.fields
 
 
@@ -112,7 +126,14 @@ def test_income_records_are_upserted_per_month_and_audited(world):
 
 @pytest.mark.parametrize(
     "month, amount, field",
-    [("2026-13", 1, "month"), ("26-01", 1, "month"), ("2099-01", 1, "month"), ("2026-01", -1, "amount_fen"), ("2026-01", None, "amount_fen"), ("2026-01", 10**12, "amount_fen")],
+    [
+        ("2026-13", 1, "month"),
+        ("26-01", 1, "month"),
+        ("2099-01", 1, "month"),
+        ("2026-01", -1, "amount_fen"),
+        ("2026-01", None, "amount_fen"),
+        ("2026-01", 10**12, "amount_fen"),
+    ],
 )
 def test_bad_income_changes_nothing(world, month, amount, field):
     with pytest.raises(ValidationFailed) as info:
@@ -125,7 +146,9 @@ def test_bad_income_changes_nothing(world, month, amount, field):
 def test_update_family_records_before_and_after(world):
     operations.update_family(world.cw_a, world.family_a, {"phone": "13912345678", "debt_fen": 500_000})
     db.session.commit()
-    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "family", AuditEntry.action == "update")).one()
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == "family", AuditEntry.action == "update")
+    ).one()
     assert entry.before == {"phone": "13800000000", "debt_fen": 0}
     assert entry.after == {"phone": "13912345678", "debt_fen": 500_000}
     assert entry.actor_name == "cw_a" and entry.family_id == world.family_a.id
@@ -194,7 +217,10 @@ def test_the_same_person_filed_from_two_threads_at_once_makes_one_file(app, worl
     number = factories.id_number()
     results: list = []
     barrier = threading.Barrier(4)
-    threads = [threading.Thread(target=_create_in_thread, args=(app, world.cw_a.id, number, results, barrier)) for _ in range(4)]
+    threads = [
+        threading.Thread(target=_create_in_thread, args=(app, world.cw_a.id, number, results, barrier))
+        for _ in range(4)
+    ]
     db.session.remove()
     for t in threads:
         t.start()
