@@ -7,7 +7,7 @@ Rows are written with set-based inserts, so the same builder makes the 1,600-fam
 import random
 from datetime import date, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from assist import crypto, idnumber
 from assist.areas.models import Area
@@ -183,7 +183,7 @@ def build_families(
             base = rng.randint(line * len(people) * 7 // 10, line * len(people) * 13 // 10)
             category = HardshipCategory.RELATIVE
         else:
-            base = rng.randint(line * len(people) * 9 // 10, line * len(people) * 17 // 10)
+            base = rng.randint(line * len(people) * 7 // 10, line * len(people) * 13 // 10)
             category = HardshipCategory.RELATIVE if rng.random() < 0.8 else HardshipCategory.ACCIDENT
         accident_on = None
         if rng.random() < 0.06:
@@ -195,8 +195,8 @@ def build_families(
         mem_rows.extend(people)
         for i, month in enumerate(month_list):
             # older months first differ by the trend, so some families change colour over the year
-            factor = 100 + trend * (len(month_list) - i) * -2
-            amount = max(0, base * factor // 100 + rng.randint(-5_000, 5_000))
+            factor = 100 - trend * i * 2
+            amount = max(0, base * factor // 100 + rng.randint(-base // 8 - 5_000, base // 8 + 5_000))
             medical = (
                 rng.randint(20_000, 300_000)
                 if sick["health"] in (Health.SERIOUS_ILLNESS.value, Health.DISABLED.value)
@@ -273,5 +273,12 @@ def build_demo(families: int = 1600, seed: int = 2026, today: date | None = None
     earlier = today - timedelta(days=91)
     reassess_all(earlier, at=datetime(earlier.year, earlier.month, earlier.day, 2, tzinfo=UTC))
     reassess_all(today)
+    # a few reviews were missed, so the overdue list has something on it
+    db.session.execute(
+        update(Family)
+        .where(Family.id % 17 == 3)
+        .values(next_review_on=today - timedelta(days=5))
+        .execution_options(synchronize_session=False)
+    )
     flag_exit_candidates(today)
     return logins
