@@ -64,6 +64,8 @@ class Config:
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 15 * 60
     API_TOKEN_DAYS = 30
+    #: reverse proxies in front of the app (nginx: 1), so client addresses come from X-Forwarded-For
+    PROXIES = int(os.environ.get("ASSIST_PROXIES", "0") or 0)
     PER_PAGE = 25
 
     @classmethod
