@@ -154,6 +154,8 @@ def _clean_family(data: dict[str, Any], actor, partial: bool = False) -> tuple[d
                 errors[field] = str(_l("Enter a date."))
             elif value is not None and value > date.today():
                 errors[field] = str(_l("This date cannot be in the future."))
+            elif value is not None and value.year < 1900:
+                errors[field] = str(_l("Enter a date from 1900 on."))
             else:
                 clean[field] = value
     if given("single_parent"):

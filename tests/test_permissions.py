@@ -1,0 +1,226 @@
+"""The permission matrix: every route, every role, the exact status code.
+
+A new route fails here until it has a rule in ``assist.permissions.RULES`` and a row in ``EXPECTED``.
+
+Roles: ``anon`` (no session, no token), ``admin``, ``cw_in`` (cw_a, whose area holds family_a), ``cw_out`` (cw_b,
+a caseworker of another town: family_a's records answer 404 as if they did not exist), ``sponsor``, ``provider``.
+Pages are called with a logged-in session and a valid CSRF token; the API with a bearer token from POST /api/v1/tokens.
+POSTs carry an empty (or, where the empty one is valid, harmless) body, so an allowed caller gets its validation
+answer and nothing else gets that far.
+"""
+
+import pytest
+from flask import url_for
+from sqlalchemy import select
+
+from assist import permissions
+from assist.assessments.models import Assessment
+from assist.enums import Relation
+from assist.extensions import db
+from tests import factories
+from tests.conftest import PASSWORD, csrf_token, own_request_contexts
+
+ROLES = ("anon", "admin", "cw_in", "cw_out", "sponsor", "provider")
+USERNAMES = {"admin": "admin", "cw_in": "cw_a", "cw_out": "cw_b", "sponsor": "sponsor", "provider": "provider"}
+METHODS_SKIPPED = {"HEAD", "OPTIONS"}
+ENDPOINTS_SKIPPED = {"static"}
+
+
+def row(anon, admin, cw_in, cw_out, sponsor, provider) -> dict[str, int]:
+    return dict(zip(ROLES, (anon, admin, cw_in, cw_out, sponsor, provider), strict=True))
+
+
+def everyone(code: int) -> dict[str, int]:
+    return row(code, code, code, code, code, code)
+
+
+# pages: anon is sent to the login page
+LOGGED_IN = row(302, 200, 200, 200, 200, 200)
+STAFF = row(302, 200, 200, 200, 403, 403)
+STAFF_422 = row(302, 422, 422, 422, 403, 403)
+RECORD = row(302, 200, 200, 404, 403, 403)
+RECORD_302 = row(302, 302, 302, 404, 403, 403)
+RECORD_422 = row(302, 422, 422, 404, 403, 403)
+ADMIN = row(302, 200, 403, 403, 403, 403)
+ADMIN_422 = row(302, 422, 403, 403, 403, 403)
+# API: anon gets 401 in the error shape
+API_STAFF = row(401, 200, 200, 200, 403, 403)
+API_STAFF_422 = row(401, 422, 422, 422, 403, 403)
+API_RECORD = row(401, 200, 200, 404, 403, 403)
+API_RECORD_201 = row(401, 201, 201, 404, 403, 403)
+
+#: (endpoint, method) → role → status code
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    # main and auth
+    ("main.index", "GET"): LOGGED_IN,
+    ("main.set_locale", "GET"): everyone(302),
+    ("main.healthz", "GET"): everyone(200),
+    ("auth.login", "GET"): row(200, 302, 302, 302, 302, 302),
+    ("auth.login", "POST"): row(422, 302, 302, 302, 302, 302),
+    ("auth.logout", "POST"): everyone(302),
+    ("auth.profile", "GET"): LOGGED_IN,
+    ("auth.profile", "POST"): row(302, 422, 422, 422, 422, 422),
+    # families
+    ("families.index", "GET"): STAFF,
+    ("families.new", "GET"): STAFF,
+    ("families.new", "POST"): STAFF_422,
+    ("families.view", "GET"): RECORD,
+    ("families.edit", "GET"): RECORD,
+    ("families.edit", "POST"): RECORD_422,
+    ("families.add_member", "GET"): RECORD,
+    ("families.add_member", "POST"): RECORD_422,
+    ("families.edit_member", "GET"): RECORD,
+    ("families.edit_member", "POST"): RECORD_422,
+    ("families.remove_member", "POST"): RECORD_302,  # the head cannot be removed: a message and back to the file
+    ("families.reveal_id", "POST"): RECORD,
+    ("families.incomes", "POST"): RECORD_422,
+    ("families.consent", "GET"): RECORD,
+    ("families.consent", "POST"): RECORD_422,
+    ("families.close", "POST"): RECORD_422,
+    ("families.confirm_exit", "POST"): RECORD_302,  # not an exit candidate: a message and back to the file
+    ("families.return_to_hardship", "POST"): RECORD_422,
+    ("assessments.new", "GET"): RECORD,
+    ("assessments.new", "POST"): RECORD_422,
+    ("assessments.view", "GET"): RECORD,
+    # administration
+    ("admin.users", "GET"): ADMIN,
+    ("admin.new_user", "GET"): ADMIN,
+    ("admin.new_user", "POST"): ADMIN_422,
+    ("admin.edit_user", "GET"): ADMIN,
+    ("admin.edit_user", "POST"): ADMIN_422,
+    ("admin.areas", "GET"): ADMIN,
+    ("admin.areas", "POST"): ADMIN_422,
+    ("admin.settings", "GET"): ADMIN,
+    ("admin.settings", "POST"): ADMIN_422,
+    ("audit.index", "GET"): ADMIN,
+    # JSON API
+    ("api-docs.openapi_json", "GET"): everyone(200),
+    ("api_main.Health", "GET"): everyone(200),
+    ("api_main.Tokens", "POST"): everyone(422),
+    ("api_areas.Areas", "GET"): API_STAFF,
+    ("api_areas.Areas", "POST"): row(401, 422, 403, 403, 403, 403),
+    ("api_families.Families", "GET"): API_STAFF,
+    ("api_families.Families", "POST"): API_STAFF_422,
+    ("api_families.FamilyById", "GET"): API_RECORD,
+    ("api_families.FamilyById", "PATCH"): API_RECORD,
+    ("api_families.Members", "POST"): API_RECORD_201,
+    ("api_families.Incomes", "GET"): API_RECORD,
+    ("api_families.Incomes", "POST"): API_RECORD_201,
+    ("api_families.Assessments", "GET"): API_RECORD,
+    ("api_families.Assessments", "POST"): API_RECORD_201,
+    ("api_families.ColourHistory", "GET"): API_RECORD,
+}
+
+#: page POSTs whose empty body would be valid get one invalid field instead, so the allowed answer is the form's
+PAGE_BODIES: dict[str, dict[str, str]] = {
+    "families.edit": {"phone": "not a phone"},
+    "families.edit_member": {"id_number": "123"},
+    "families.consent": {"consent_on": "not a date"},
+    "assessments.new": {"kind": "no-such-kind"},
+}
+#: API record routes get a valid body, so that only the scope check can refuse cw_out (the body is parsed first)
+API_BODIES = {
+    "api_families.Members": lambda: {
+        "relation": "child",
+        "name": "张小明",
+        "id_number": factories.id_number(),
+        "birth_date": "1980-05-17",
+    },
+    "api_families.Incomes": lambda: {"month": "2025-01", "amount_fen": 150_000},
+    "api_families.Assessments": lambda: {"kind": "on_demand", "note": "matrix"},
+    "api_families.FamilyById": lambda: {},
+}
+#: done last, in this order: they end the session or change what later requests would see
+LAST = ("families.remove_member", "families.confirm_exit", "auth.login", "auth.logout")
+
+
+def _rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ENDPOINTS_SKIPPED:
+            continue
+        for method in sorted(rule.methods - METHODS_SKIPPED):
+            yield rule, method
+
+
+def _order(item):
+    rule, method = item
+    last = LAST.index(rule.endpoint) if rule.endpoint in LAST else -1
+    return (last, method != "GET", rule.endpoint, method)
+
+
+def _url(app, rule, ids: dict) -> str:
+    with app.test_request_context():
+        return url_for(rule.endpoint, **{name: ids[name] for name in rule.arguments})
+
+
+def test_every_route_has_a_rule_and_a_matrix_row(app):
+    routes = {(rule.endpoint, method) for rule, method in _rules(app)}
+    assert routes == set(EXPECTED), "add the route to EXPECTED (and RULES)"
+    for endpoint, method in routes:
+        assert permissions.rule_for(endpoint, method) is not None, f"{endpoint} {method} has no rule"
+    assert set(permissions.RULES) - ENDPOINTS_SKIPPED == {e for e, _ in EXPECTED}, "a rule without a route"
+
+
+def test_every_row_names_every_role():
+    for key, codes in EXPECTED.items():
+        assert tuple(codes) == ROLES, key
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix(app, world, role):
+    family = world.family_a
+    head = next(m for m in family.members if m.relation == Relation.SELF)
+    latest = db.session.scalar(
+        select(Assessment).where(Assessment.family_id == family.id).order_by(Assessment.id.desc()).limit(1)
+    )
+    ids = {
+        "family_id": family.id,
+        "member_id": head.id,
+        "assessment_id": latest.id,
+        "user_id": world.cw_a.id,
+        "code": "zh",
+    }
+
+    urls = {(rule.endpoint, method): _url(app, rule, ids) for rule, method in _rules(app)}
+    with own_request_contexts():
+        wrong = _walk(app, role, urls)
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+def _walk(app, role: str, urls: dict) -> list[str]:
+    """Call every route as ``role``; the answers that differ from EXPECTED."""
+    pages = app.test_client()
+    api = app.test_client()  # no session: the bearer token alone authenticates
+    headers = {}
+    if role == "anon":
+        token = csrf_token(pages, "/login")
+    else:
+        response = pages.post(
+            "/login",
+            data={"username": USERNAMES[role], "password": PASSWORD, "csrf_token": csrf_token(pages, "/login")},
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        token = csrf_token(pages, "/profile")
+        answer = api.post("/api/v1/tokens", json={"username": USERNAMES[role], "password": PASSWORD})
+        assert answer.status_code == 201, answer.get_json()
+        headers = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+
+    wrong = []
+    for rule, method in sorted(_rules(app), key=_order):
+        url = urls[(rule.endpoint, method)]
+        if rule.rule.startswith("/api/"):
+            body = API_BODIES.get(rule.endpoint, dict)() if method in ("POST", "PATCH") else None
+            response = api.open(url, method=method, json=body, headers=headers)
+            if response.status_code >= 400:
+                error = (response.get_json(silent=True) or {}).get("error") or {}
+                assert {"code", "message", "fields"} <= set(error), (url, method, response.get_data(as_text=True))
+        elif method == "GET":
+            response = pages.get(url)
+        else:
+            response = pages.open(url, method=method, data={"csrf_token": token, **PAGE_BODIES.get(rule.endpoint, {})})
+        if response.status_code == 302 and role == "anon" and rule.endpoint not in ("main.set_locale",):
+            assert response.headers["Location"].startswith("/login"), (url, response.headers["Location"])
+        expected = EXPECTED[(rule.endpoint, method)][role]
+        if response.status_code != expected:
+            wrong.append(f"{method} {url} ({rule.endpoint}): expected {expected}, got {response.status_code}")
+    return wrong
