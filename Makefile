@@ -44,7 +44,7 @@ format:
 # Refresh the message catalogues after changing texts in code or templates.
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --omit-header -o assist/translations/messages.pot .
-	$(BIN)/pybabel update -q -i assist/translations/messages.pot -d assist/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i assist/translations/messages.pot -d assist/translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) .pytest_cache $(MO)
