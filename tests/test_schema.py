@@ -38,3 +38,18 @@ def test_audit_entries_cannot_be_changed_with_sql(app, statement):
     with pytest.raises(DatabaseError), db.engine.begin() as conn:
         conn.execute(text(statement))
     assert db.session.scalar(text("SELECT count(*) FROM audit_log")) == 1
+
+
+def test_migrations_go_down_and_up_again(app):
+    from pathlib import Path
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect
+
+    directory = str(Path(__file__).resolve().parent.parent / "migrations")
+    db.session.remove()
+    downgrade(directory=directory, revision="base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    upgrade(directory=directory)
+    assert {"families", "members", "assessments", "audit_log"} <= set(inspect(db.engine).get_table_names())
+    test_migrations_match_the_models(app)
