@@ -72,7 +72,12 @@ def init_errorhandlers(app) -> None:
             if "messages" in data:
                 fields = _field_messages(data["messages"])
             message = _messages().get(status, exc.name)
-            if exc.description and status in (400, 409) and not isinstance(exc, CSRFError) and not exc.description.startswith("The browser"):
+            if (
+                exc.description
+                and status in (400, 409)
+                and not isinstance(exc, CSRFError)
+                and not exc.description.startswith("The browser")
+            ):
                 message = exc.description
             if isinstance(exc, CSRFError):
                 message = _("The CSRF token is missing or invalid; reload the page.")

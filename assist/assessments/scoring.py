@@ -5,14 +5,13 @@ the intensity, rounded; the score is the sum of the points, capped at 100. So mo
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from assist.enums import Colour, Health, Housing, ProfileType, WorkAbility
 
 
-@dataclass(frozen=True)
-class MemberFacts:
+class MemberFacts(NamedTuple):
     age: int
     health: Health = Health.HEALTHY
     disability_grade: int | None = None
@@ -20,8 +19,7 @@ class MemberFacts:
     in_school: bool = False
 
 
-@dataclass(frozen=True)
-class FamilyFacts:
+class FamilyFacts(NamedTuple):
     members: tuple[MemberFacts, ...]
     #: average household income of the recent recorded months (None: nothing recorded)
     monthly_income_fen: int | None = None
@@ -59,12 +57,11 @@ class Rules:
         )
 
 
-@dataclass(frozen=True)
-class Factor:
+class Factor(NamedTuple):
     name: str
     points: int
     #: the figures behind the points, for the explanation
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "points": self.points, "detail": self.detail}
@@ -79,6 +76,12 @@ class Result:
     factors: tuple[Factor, ...]
     hard_trigger: str | None
     per_capita_fen: int | None
+
+
+NONE, PARTIAL = WorkAbility.NONE, WorkAbility.PARTIAL
+SERIOUS = frozenset({Health.SERIOUS_ILLNESS, Health.DISABLED})
+CHRONIC = Health.CHRONIC
+HOUSING = {Housing.ADEQUATE: 0.0, Housing.DIFFICULT: 0.5, Housing.NONE: 1.0}
 
 
 def _clamp(x: float) -> float:
@@ -113,12 +116,22 @@ def intensities(facts: FamilyFacts, rules: Rules) -> dict[str, tuple[float, dict
     else:
         out["income"] = (_clamp((2 * line - pc) / (2 * line)), {"per_capita_fen": pc, "line_fen": line})
 
-    total = sum(1 for m in members if m.work_ability == WorkAbility.NONE)
-    partial = sum(1 for m in members if m.work_ability == WorkAbility.PARTIAL)
+    # one pass over the members for every count below
+    total = partial = serious = chronic = dependants = 0
+    for m in members:
+        ability = m.work_ability
+        if ability == NONE:
+            total += 1
+        elif ability == PARTIAL:
+            partial += 1
+        health = m.health
+        if health in SERIOUS:
+            serious += 1
+        elif health == CHRONIC:
+            chronic += 1
+        if m.age < 18 or m.age >= 65 or m.in_school:
+            dependants += 1
     out["work_ability"] = (_clamp(0.7 * total + 0.35 * partial), {"total_loss": total, "partial_loss": partial})
-
-    serious = sum(1 for m in members if m.health in (Health.SERIOUS_ILLNESS, Health.DISABLED))
-    chronic = sum(1 for m in members if m.health == Health.CHRONIC)
     out["illness"] = (_clamp(0.6 * serious + 0.2 * chronic), {"serious_or_disabled": serious, "chronic": chronic})
 
     medical = _ratio(facts.medical_12m_fen, facts.income_12m_fen)
@@ -141,7 +154,6 @@ def intensities(facts: FamilyFacts, rules: Rules) -> dict[str, tuple[float, dict
         accident = 0.5
     out["accident"] = (accident, {"months_ago": ago, "window_months": rules.accident_months})
 
-    dependants = sum(1 for m in members if m.age < 18 or m.age >= 65 or m.in_school)
     out["dependants"] = (_clamp(dependants / 3), {"dependants": dependants})
 
     out["single_parent"] = (1.0 if facts.single_parent else 0.0, {})
@@ -150,8 +162,7 @@ def intensities(facts: FamilyFacts, rules: Rules) -> dict[str, tuple[float, dict
         _clamp(_ratio(facts.debt_fen, max(facts.income_12m_fen, 0))),
         {"debt_fen": facts.debt_fen, "income_fen": facts.income_12m_fen},
     )
-    housing = {Housing.ADEQUATE: 0.0, Housing.DIFFICULT: 0.5, Housing.NONE: 1.0}[Housing(facts.housing)]
-    out["housing"] = (housing, {"housing": Housing(facts.housing).value})
+    out["housing"] = (HOUSING[facts.housing], {"housing": str(facts.housing)})
     return out
 
 
@@ -181,7 +192,7 @@ def assess(facts: FamilyFacts, rules: Rules) -> Result:
 
     pc = per_capita(facts)
     below_line = pc is not None and pc < rules.line_fen
-    lost_all = any(m.work_ability == WorkAbility.NONE for m in facts.members)
+    lost_all = found["work_ability"][1]["total_loss"] > 0
     recent_accident = facts.accident_months_ago is not None and 0 <= facts.accident_months_ago < rules.accident_months
     hard_trigger = None
     if rules.hard_trigger_income_no_work and below_line and lost_all:
@@ -199,6 +210,9 @@ def assess(facts: FamilyFacts, rules: Rules) -> Result:
         hard_trigger=hard_trigger,
         per_capita_fen=pc,
     )
+
+
+_TYPE_ORDER = {t: i for i, t in enumerate(ProfileType)}
 
 
 def profile(
@@ -225,5 +239,4 @@ def profile(
         strength[ProfileType.DEVELOPMENT] = points["income"] // 2 + points["debt"] + points["housing"]
     if not strength:
         strength[ProfileType.DEVELOPMENT if working_age_able else ProfileType.CARE] = 0
-    order = list(ProfileType)
-    return tuple(sorted(strength, key=lambda t: (-strength[t], order.index(t))))
+    return tuple(sorted(strength, key=lambda t: (-strength[t], _TYPE_ORDER[t])))

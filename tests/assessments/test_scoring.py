@@ -1,7 +1,5 @@
 """Scoring properties: more hardship never lowers the score; thresholds map to colours exactly as configured."""
 
-from dataclasses import replace
-
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -57,11 +55,11 @@ default_rules = scoring.Rules.from_settings(DEFAULTS)
 
 def _worse_member(m: scoring.MemberFacts, how: str) -> scoring.MemberFacts:
     if how == "health" and m.health in HEALTH_ORDER[:-1]:
-        return replace(m, health=HEALTH_ORDER[HEALTH_ORDER.index(m.health) + 1])
+        return m._replace(health=HEALTH_ORDER[HEALTH_ORDER.index(m.health) + 1])
     if how == "ability" and m.work_ability != WorkAbility.NONE:
-        return replace(m, work_ability=ABILITY_ORDER[ABILITY_ORDER.index(m.work_ability) + 1])
+        return m._replace(work_ability=ABILITY_ORDER[ABILITY_ORDER.index(m.work_ability) + 1])
     if how == "school":
-        return replace(m, in_school=True)
+        return m._replace(in_school=True)
     return m
 
 
@@ -87,38 +85,37 @@ def harder(draw):
         )
     )
     if how == "income":
-        g = replace(
-            f,
+        g = f._replace(
             monthly_income_fen=draw(st.integers(0, f.monthly_income_fen))
             if f.monthly_income_fen
             else f.monthly_income_fen,
         )
-        g = replace(g, income_12m_fen=draw(st.integers(0, f.income_12m_fen)))
+        g = g._replace(income_12m_fen=draw(st.integers(0, f.income_12m_fen)))
     elif how == "medical":
-        g = replace(f, medical_12m_fen=f.medical_12m_fen + draw(st.integers(0, 1_000_000)))
+        g = f._replace(medical_12m_fen=f.medical_12m_fen + draw(st.integers(0, 1_000_000)))
     elif how == "education":
-        g = replace(f, education_12m_fen=f.education_12m_fen + draw(st.integers(0, 1_000_000)))
+        g = f._replace(education_12m_fen=f.education_12m_fen + draw(st.integers(0, 1_000_000)))
     elif how == "debt":
-        g = replace(f, debt_fen=f.debt_fen + draw(st.integers(0, 10_000_000)))
+        g = f._replace(debt_fen=f.debt_fen + draw(st.integers(0, 10_000_000)))
     elif how == "housing":
-        g = replace(f, housing=HOUSING_ORDER[min(2, HOUSING_ORDER.index(f.housing) + 1)])
+        g = f._replace(housing=HOUSING_ORDER[min(2, HOUSING_ORDER.index(f.housing) + 1)])
     elif how == "single":
-        g = replace(f, single_parent=True)
+        g = f._replace(single_parent=True)
     elif how == "accident":
         sooner = (
             draw(st.integers(0, f.accident_months_ago))
             if f.accident_months_ago is not None
             else draw(st.integers(0, 40))
         )
-        g = replace(f, accident_months_ago=sooner)
+        g = f._replace(accident_months_ago=sooner)
     elif how == "member":
         # one more mouth to feed on the same income
-        g = replace(f, members=(*f.members, draw(members)))
+        g = f._replace(members=(*f.members, draw(members)))
     else:
         i = draw(st.integers(0, len(f.members) - 1))
         changed = list(f.members)
         changed[i] = _worse_member(changed[i], how)
-        g = replace(f, members=tuple(changed))
+        g = f._replace(members=tuple(changed))
     return f, g
 
 
