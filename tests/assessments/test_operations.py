@@ -156,3 +156,7 @@ def test_batch_reassessment_gives_the_same_result_as_one_by_one(world):
         select(Assessment).where(Assessment.kind == AssessmentKind.REVIEW, Assessment.assessed_by_id.is_(None))
     ).all()
     assert len(latest) >= 8
+    # written by the batch, read back through the model as JSON and enums
+    assert [f["name"] for f in latest[0].factors] == list(DEFAULTS["weights"])
+    assert latest[0].types[0] == latest[0].primary_type.value and latest[0].colour in Colour
+    assert latest[0].inputs["line_fen"] == 120_000
