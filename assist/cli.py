@@ -60,6 +60,9 @@ def demo_data_command(families, seed, if_empty):
         raise click.ClickException("The database already has families; demo data goes into an empty database.")
     logins = build_demo(families=families, seed=seed)
     db.session.commit()
+    from assist.maintenance import refresh_statistics
+
+    refresh_statistics(full=True)
     click.echo(f"Demo data: {families} families (seed {seed}).")
     print_logins(logins)
 
@@ -81,6 +84,7 @@ def setup_command(demo):
     from assist.demo import DEMO_PASSWORD
     from assist.extensions import db
     from assist.families.models import Family
+    from assist.maintenance import refresh_statistics
 
     upgrade()
     if not demo:
@@ -100,6 +104,7 @@ def setup_command(demo):
     click.echo("Loading demo data…")
     logins = build_demo()
     db.session.commit()
+    refresh_statistics(full=True)
     print_logins(logins)
 
 

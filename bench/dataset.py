@@ -145,3 +145,7 @@ def _build(params: Params, today: date, log) -> None:
     done = reassess_all(today)
     db.session.commit()
     log(f"  assessed {done:,} families ({time.perf_counter() - t:.0f} s)")
+    # as `assist setup` and `assist demo-data` do after a bulk load: the planner needs statistics
+    from assist.maintenance import refresh_statistics
+
+    refresh_statistics(full=True)

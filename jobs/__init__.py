@@ -15,6 +15,13 @@ class Job:
 
 JOBS = [
     Job(
+        "database-statistics",
+        "jobs.tasks:database_statistics",
+        "cron",
+        {"hour": 4, "minute": 30},
+        "Refresh the database planner statistics, so lists and searches keep using their indexes",
+    ),
+    Job(
         "exit-candidates",
         "jobs.tasks:exit_candidates",
         "cron",

@@ -27,3 +27,10 @@ def review_due(app) -> dict:
             )
         )
         return {"overdue": n}
+
+
+def database_statistics(app) -> dict:
+    from assist.maintenance import refresh_statistics
+
+    with app.app_context():
+        return {"ran": refresh_statistics()}

@@ -53,3 +53,13 @@ def test_migrations_go_down_and_up_again(app):
     upgrade(directory=directory)
     assert {"families", "members", "assessments", "audit_log"} <= set(inspect(db.engine).get_table_names())
     test_migrations_match_the_models(app)
+
+
+def test_planner_statistics_are_gathered(app, world):
+    from assist.maintenance import refresh_statistics
+
+    first = refresh_statistics()
+    assert first in ("ANALYZE", "PRAGMA optimize")
+    if db.engine.dialect.name == "sqlite":
+        assert first == "ANALYZE"  # no statistics yet: a full analysis
+        assert refresh_statistics() == "PRAGMA optimize"

@@ -261,6 +261,7 @@ _assessment_rows = Table(
     Column("assessed_by_id", Integer),
 )
 
+
 def _same(value):
     return value
 
