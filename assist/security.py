@@ -89,23 +89,18 @@ def init_security(app) -> None:
         endpoint = request.endpoint
         if endpoint is None:
             return None  # no such route: the 404 handler answers
+        public = permissions.is_public(endpoint, request.method)
         token = _bearer_token()
-        if token is not None and not current_user.is_authenticated and is_api_request():
-            return api_error(401, "unauthorized", _("The token is missing, wrong or expired."))
-        if (
-            is_api_request()
-            and not current_user.is_authenticated
-            and not permissions.is_public(endpoint, request.method)
-        ):
-            # an API client without a session or token is told to authenticate (401), not about CSRF (400)
+        if is_api_request() and not current_user.is_authenticated and (token is not None or not public):
+            # an API client is told to authenticate (401) before anything about CSRF (400)
+            if token is not None:
+                return api_error(401, "unauthorized", _("The token is missing, wrong or expired."))
             return api_error(401, "unauthorized", _("Log in or send a token first."))
         if request.method not in SAFE_METHODS and not g.get("via_token") and endpoint not in CSRF_EXEMPT:
             csrf.protect()
-        if permissions.is_public(endpoint, request.method):
+        if public:
             return None
         if not current_user.is_authenticated:
-            if is_api_request():
-                return api_error(401, "unauthorized", _("Log in or send a token first."))
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if not permissions.allowed(current_user, endpoint, request.method):
             abort(403)
