@@ -200,6 +200,9 @@ def test_list_filters_sorts_and_pages(client, auth, world):
     ]
     assert scores == sorted(scores, reverse=True)
     assert names("/families/?status=closed") == []
+    kept = client.get("/families/?colour=red&sort=score&area=330482001").get_data(as_text=True)
+    assert '<option value="red" selected>' in kept and '<option value="score" selected>' in kept
+    assert '<option value="330482001" selected>' in kept
     assert client.get("/families/?colour=purple&page=-3&sort=zzz&area=%00").status_code in (200, 400)
     empty = client.get("/families/?q=没有这个人").get_data(as_text=True)
     assert "empty-state" in empty
