@@ -11,6 +11,7 @@ from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, cas
 from assist import audit
 from assist.assessments import scoring
 from assist.assessments.models import Assessment, ColourChange
+from assist.bulk import insert_rows
 from assist.db_types import UTCDateTime, utcnow
 from assist.enums import ArchiveType, AssessmentKind, Colour, FamilyStatus, Schooling
 from assist.errors import Conflict, ValidationFailed
@@ -240,9 +241,8 @@ _results = Table(
 )
 
 
-#: the assessments table as the batch writes it on SQLite: JSON already encoded and enums as their values, so a
-#: 100,000-row insert spends no time in per-value type processing (the ORM model reads the same rows back as JSON and
-#: enums). PostgreSQL wants json-typed parameters for json columns, so there the model's own table is used.
+#: the assessments table as the batch writes it: JSON already encoded and enums as their values, so a 100,000-row
+#: insert spends no time in per-value type processing (the ORM model reads the same rows back as JSON and enums)
 _assessment_rows = Table(
     "assessments",
     MetaData(),
@@ -260,10 +260,6 @@ _assessment_rows = Table(
     Column("assessed_at", UTCDateTime),
     Column("assessed_by_id", Integer),
 )
-
-
-def _same(value):
-    return value
 
 
 #: the member columns scoring reads; enums come back as plain strings (equal to the StrEnum members), which spares
@@ -295,10 +291,6 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
     inputs = {"line_fen": rules.line_fen, "as_of": today.isoformat()}
     connection = db.session.connection()
     _results.create(connection, checkfirst=True)
-    if connection.dialect.name == "sqlite":
-        assessments_table, encode = _assessment_rows, dumps
-    else:
-        assessments_table, encode = Assessment.__table__, _same
     done = 0
     last_id = 0
     while True:
@@ -337,10 +329,10 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
                     "score": result.score,
                     "colour": colour,
                     "primary_type": result.primary_type.value,
-                    "types": encode([t.value for t in result.types]),
-                    "factors": encode([x.as_dict() for x in result.factors]),
+                    "types": dumps([t.value for t in result.types]),
+                    "factors": dumps([x.as_dict() for x in result.factors]),
                     "hard_trigger": result.hard_trigger,
-                    "inputs": encode({**inputs, "per_capita_fen": result.per_capita_fen}),
+                    "inputs": dumps({**inputs, "per_capita_fen": result.per_capita_fen}),
                     "note": "",
                     "assessed_at": now,
                     "assessed_by_id": actor_id,
@@ -368,12 +360,11 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
                 )
         if not families:
             continue
-        # Core inserts (no ORM bookkeeping), each one multi-row statement per batch
-        connection.execute(assessments_table.insert(), assessment_rows)
-        if changes:
-            connection.execute(ColourChange.__table__.insert(), changes)
+        # set-based writes (COPY on PostgreSQL), no ORM bookkeeping
+        insert_rows(connection, _assessment_rows, assessment_rows)
+        insert_rows(connection, ColourChange.__table__, changes)
         connection.execute(_results.delete())
-        connection.execute(_results.insert(), result_rows)
+        insert_rows(connection, _results, result_rows)
         db.session.execute(
             update(Family)
             .where(Family.id == _results.c.id)

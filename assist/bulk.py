@@ -1,0 +1,29 @@
+"""Set-based writes for batch jobs: COPY on PostgreSQL, one executemany elsewhere."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection
+
+
+def _plain(value):
+    # COPY writes what it is given: timestamps go in as naive UTC, as the UTCDateTime columns store them
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert ``rows`` (dicts with the same keys, values already in their stored form: JSON as text, enums as their
+    values) into ``table``, inside the connection's transaction."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        quote = connection.dialect.identifier_preparer.quote
+        sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([_plain(row[c]) for c in columns])
+    else:
+        connection.execute(table.insert(), rows)
