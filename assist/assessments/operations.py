@@ -2,9 +2,9 @@
 
 from collections import defaultdict
 from datetime import date, timedelta
-from json import dumps
 from typing import NamedTuple
 
+import orjson
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, case, cast, func, select, update
 
@@ -78,22 +78,28 @@ def summarise_incomes(rows, today: date) -> IncomeSummary:
 
 
 def build_facts(family_row, members, incomes: IncomeSummary, today: date) -> scoring.FamilyFacts:
-    """Facts for scoring from a family, its members and its income summary.
+    """Facts for scoring from a family, its members (birth date, health, disability grade, work ability, schooling)
+    and its income summary.
 
     Per-capita income uses the average of the latest three recorded months in the last year; burdens use the
     sums of the recorded months of the last year.
     """
     accident_on = family_row.accident_on
+    member_facts = scoring.MemberFacts
+    year, md = today.year, (today.month, today.day)
     return scoring.FamilyFacts(
         members=tuple(
-            scoring.MemberFacts(
-                age=_age(m.birth_date, today),
-                health=m.health,
-                disability_grade=m.disability_grade,
-                work_ability=m.work_ability,
-                in_school=m.schooling in IN_SCHOOL,
-            )
-            for m in members
+            [
+                # positional, and the age inline: this runs for every member of every family in a batch review
+                member_facts(
+                    year - birth.year - (md < (birth.month, birth.day)),
+                    health,
+                    grade,
+                    ability,
+                    schooling in IN_SCHOOL,
+                )
+                for birth, health, grade, ability, schooling in members
+            ]
         ),
         monthly_income_fen=incomes.latest_sum // incomes.latest_months if incomes.latest_months else None,
         income_12m_fen=incomes.amount,
@@ -108,7 +114,8 @@ def build_facts(family_row, members, incomes: IncomeSummary, today: date) -> sco
 
 def facts_for(family: Family, today: date) -> scoring.FamilyFacts:
     rows = [(i.month, i.amount_fen, i.medical_fen, i.education_fen) for i in family.incomes]
-    return build_facts(family, family.members, summarise_incomes(rows, today), today)
+    members = [(m.birth_date, m.health, m.disability_grade, m.work_ability, m.schooling) for m in family.members]
+    return build_facts(family, members, summarise_incomes(rows, today), today)
 
 
 def _reason(result: scoring.Result) -> str:
@@ -262,6 +269,11 @@ _assessment_rows = Table(
 )
 
 
+def _json(value) -> str:
+    """JSON text as the JSON columns store it (orjson: a tenth of the time of the standard library's encoder)."""
+    return orjson.dumps(value).decode()
+
+
 #: the member columns scoring reads; enums come back as plain strings (equal to the StrEnum members), which spares
 #: an enum conversion per value on 300,000 rows
 _MEMBER_FACTS = select(
@@ -315,8 +327,8 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
         last_id = hi
         families = [f for f in rows if f.status == FamilyStatus.ACTIVE]
         members = defaultdict(list)
-        for m in db.session.execute(_MEMBER_FACTS.where(Member.family_id.between(lo, hi))):
-            members[m.family_id].append(m)
+        for family_id, *facts in db.session.execute(_MEMBER_FACTS.where(Member.family_id.between(lo, hi))):
+            members[family_id].append(facts)
         incomes = _income_summaries(lo, hi, first_month)
         assessment_rows, result_rows, changes = [], [], []
         for f in families:
@@ -329,10 +341,10 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
                     "score": result.score,
                     "colour": colour,
                     "primary_type": result.primary_type.value,
-                    "types": dumps([t.value for t in result.types]),
-                    "factors": dumps([x.as_dict() for x in result.factors]),
+                    "types": _json([t.value for t in result.types]),
+                    "factors": _json([x.as_dict() for x in result.factors]),
                     "hard_trigger": result.hard_trigger,
-                    "inputs": dumps({**inputs, "per_capita_fen": result.per_capita_fen}),
+                    "inputs": _json({**inputs, "per_capita_fen": result.per_capita_fen}),
                     "note": "",
                     "assessed_at": now,
                     "assessed_by_id": actor_id,

@@ -166,11 +166,6 @@ def intensities(facts: FamilyFacts, rules: Rules) -> dict[str, tuple[float, dict
     return out
 
 
-def _points(weight: int, intensity: float) -> int:
-    # Rounding half up is monotone, so rounded points keep the score monotone.
-    return int(weight * intensity + 0.5)
-
-
 def colour_for(score: int, rules: Rules, hard_trigger: str | None = None) -> Colour:
     """Red at the red threshold or on a hard trigger, yellow from the yellow threshold, green below."""
     if hard_trigger or score >= rules.red_threshold:
@@ -183,11 +178,10 @@ def colour_for(score: int, rules: Rules, hard_trigger: str | None = None) -> Col
 def assess(facts: FamilyFacts, rules: Rules) -> Result:
     """Score a family: factors, score, hard trigger, colour and the five-type profile."""
     found = intensities(facts, rules)
-    factors = tuple(
-        Factor(name, _points(int(rules.weights.get(name, 0)), intensity), detail)
-        for name, (intensity, detail) in found.items()
-    )
-    points = {f.name: f.points for f in factors}
+    weights = rules.weights
+    # rounding half up (int(x + 0.5)) is monotone, so rounded points keep the score monotone
+    points = {name: int(weights.get(name, 0) * intensity + 0.5) for name, (intensity, _detail) in found.items()}
+    factors = tuple([Factor(name, points[name], detail) for name, (_i, detail) in found.items()])
     score = min(100, sum(points.values()))
 
     pc = per_capita(facts)
