@@ -28,11 +28,4 @@ JOBS = [
         {"day": 1, "hour": 3, "minute": 0},
         "Flag families above the line for N months as exit (脱困) candidates",
     ),
-    Job(
-        "review-due",
-        "jobs.tasks:review_due",
-        "cron",
-        {"hour": 7, "minute": 0},
-        "Count the reviews that have fallen due, for the caseworkers' overdue list",
-    ),
 ]

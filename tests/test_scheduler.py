@@ -43,12 +43,12 @@ def test_a_job_runs_through_the_real_scheduler(app, world, caplog):
     for job in scheduler.get_jobs():
         # the same job entries, triggered a second from now instead of on their calendar
         scheduler.reschedule_job(
-            job.id, trigger="date", run_date=soon if job.id == "review-due" else soon + timedelta(days=1)
+            job.id, trigger="date", run_date=soon if job.id == "database-statistics" else soon + timedelta(days=1)
         )
     with caplog.at_level("INFO", logger="assist.scheduler"):
         scheduler.start()
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and "job review-due done" not in caplog.text:
+        while time.monotonic() < deadline and "job database-statistics done" not in caplog.text:
             time.sleep(0.1)
         scheduler.shutdown()
-    assert "job review-due done: {'overdue': 0}" in caplog.text
+    assert "job database-statistics done: {'ran': " in caplog.text
