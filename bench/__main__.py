@@ -225,12 +225,11 @@ def bare_loop(today: date, batch: int = 4000) -> int:
 
     from sqlalchemy import select
 
-    from assist.assessments.operations import _income_summaries, months_back
+    from assist.assessments.operations import _income_summaries
     from assist.enums import FamilyStatus
     from assist.extensions import db
     from assist.families.models import Family, Member
 
-    first_month = months_back(today, 12)[-1]
     done = last_id = 0
     cols = (Family.id, Family.colour, Family.accident_on, Family.single_parent, Family.debt_fen, Family.housing)
     sink = deque(maxlen=0)
@@ -256,7 +255,7 @@ def bare_loop(today: date, batch: int = 4000) -> int:
                 ).where(Member.family_id.between(lo, hi))
             )
         )
-        sink.extend(_income_summaries(lo, hi, first_month).items())
+        sink.extend(_income_summaries(lo, hi, today).items())
         sink.extend(families)
         done += len(families)
         last_id = hi

@@ -143,15 +143,28 @@ def test_batch_reassessment_gives_the_same_result_as_one_by_one(world):
     for i, fam in enumerate(extra):
         for m in _months(4):
             families.record_income(world.cw_a, fam, m, 80_000 * (i + 1), medical_fen=20_000 * i)
+    # sparse records: only older months, one recent month, a single month, an old month beyond the year
+    months = _months(14)
+    for m in (months[6], months[9], months[10], months[11]):
+        families.record_income(world.cw_a, world.family_a, m, 150_000 + len(m))
+    for m in (months[0], months[5], months[7]):
+        families.record_income(world.cw_b, world.family_b, m, 90_000, education_fen=10_000)
+    families.record_income(world.cw_a, extra[0], months[13], 999_999)
     db.session.commit()
     assert operations.reassess_all(TODAY) == 8
     db.session.commit()
-    batch = {f.id: (f.score, f.colour, f.primary_type, f.next_review_on) for f in extra}
-    for fam in extra:
+    batch = {}
+    for fam in [*extra, world.family_a, world.family_b]:
         db.session.refresh(fam)
         batch[fam.id] = (fam.score, fam.colour, fam.primary_type, fam.next_review_on)
+        by_batch = db.session.scalars(
+            select(Assessment).where(Assessment.family_id == fam.id).order_by(Assessment.id.desc()).limit(1)
+        ).one()
         a = operations.assess_family(None, fam, today=TODAY)
         assert (a.score, a.colour, a.primary_type) == batch[fam.id][:3]
+        # the same figures, computed in SQL for the batch and in Python for one family
+        assert a.factors == by_batch.factors
+        assert a.inputs["per_capita_fen"] == by_batch.inputs["per_capita_fen"]
     latest = db.session.scalars(
         select(Assessment).where(Assessment.kind == AssessmentKind.REVIEW, Assessment.assessed_by_id.is_(None))
     ).all()
