@@ -153,6 +153,8 @@ class Income(db.Model):
     __tablename__ = "incomes"
     __table_args__ = (
         UniqueConstraint("family_id", "month", name="uq_incomes_family_month"),
+        # covering: assessments and the batch review sum a family's year from the index alone
+        Index("ix_incomes_family_month_amounts", "family_id", "month", "amount_fen", "medical_fen", "education_fen"),
         CheckConstraint("amount_fen >= 0 AND medical_fen >= 0 AND education_fen >= 0", name="amounts_not_negative"),
     )
 
