@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from assist.enums import LABELS, Colour, ProfileType, Role, choices, label
+from assist.enums import Colour, ProfileType, Role, choices, label
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -77,7 +77,6 @@ def init_template_helpers(app) -> None:
     app.jinja_env.filters["entity_label"] = entity_label
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["choices"] = choices
-    app.jinja_env.globals["LABELS"] = LABELS
 
     @app.context_processor
     def _locale():

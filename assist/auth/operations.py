@@ -114,9 +114,6 @@ def _areas_by_code(codes: list[str]) -> list[Area]:
     return areas
 
 
-USER_FIELDS = ("username", "display_name", "role", "active", "sponsor_id", "area_codes")
-
-
 def _user_snapshot(user: User) -> dict:
     snap = audit.snapshot(user, ("username", "display_name", "role", "active", "sponsor_id"))
     snap["area_codes"] = [a.code for a in user.areas]

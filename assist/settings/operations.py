@@ -52,16 +52,6 @@ DEFAULTS: dict[str, Any] = {
     "exit_months": 6,
 }
 
-LABELS = {
-    "min_living_line_fen": _l("Minimum-living line (per person per month)"),
-    "red_threshold": _l("Red from score"),
-    "yellow_threshold": _l("Yellow from score"),
-    "hard_trigger_income_no_work": _l("Red when income is under the line and a member lost all work ability"),
-    "hard_trigger_accident": _l("Red after an accident or disaster within the accident window"),
-    "accident_months": _l("Accident window (months)"),
-    "exit_months": _l("Months above the line before exit is suggested"),
-}
-
 
 def get_settings() -> dict[str, Any]:
     """All settings, stored values over the defaults (cached for the request)."""
