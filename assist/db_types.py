@@ -1,9 +1,12 @@
 """Column types shared by the models."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class UTCDateTime(TypeDecorator):
@@ -28,3 +31,8 @@ class UTCDateTime(TypeDecorator):
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def local_today() -> date:
+    """Today's date where the scheme runs (Asia/Shanghai), whatever the server's own time zone."""
+    return datetime.now(SHANGHAI).date()

@@ -15,7 +15,7 @@ from assist.areas.operations import create_area
 from assist.assessments.operations import flag_exit_candidates, months_back, reassess_all
 from assist.auth.models import User
 from assist.auth.operations import create_user
-from assist.db_types import utcnow
+from assist.db_types import local_today, utcnow
 from assist.enums import (
     ArchiveType,
     HardshipCategory,
@@ -264,7 +264,7 @@ def build_demo(families: int = 1600, seed: int = 2026, today: date | None = None
     """The whole demo city; returns the logins to print."""
     from datetime import UTC, datetime
 
-    today = today or date.today()
+    today = today or local_today()
     areas = build_areas()
     logins = build_users(areas)
     build_families(families, seed, areas, today)

@@ -100,6 +100,45 @@ class ProfileType(StrEnum):
     DEVELOPMENT = "development"
 
 
+class SponsorStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+class PostStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    ENDED = "ended"
+
+
+class AgreementStatus(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    ACTIVE = "active"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class OfferStatus(StrEnum):
+    PROPOSED = "proposed"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    LAPSED = "lapsed"
+    DISCARDED = "discarded"
+
+
+class MatchRunStatus(StrEnum):
+    PROPOSED = "proposed"
+    SENT = "sent"
+    DISCARDED = "discarded"
+
+
 LABELS: dict[type, dict] = {
     Role: {
         Role.ADMIN: _l("Admin"),
@@ -181,6 +220,40 @@ LABELS: dict[type, dict] = {
         ProfileType.EXPENSE: _l("Expense-driven"),
         ProfileType.CARE: _l("Care"),
         ProfileType.DEVELOPMENT: _l("Development"),
+    },
+    SponsorStatus: {
+        SponsorStatus.PENDING: _l("Awaiting approval"),
+        SponsorStatus.APPROVED: _l("Approved"),
+        SponsorStatus.REJECTED: _l("Rejected"),
+        SponsorStatus.SUSPENDED: _l("Suspended"),
+    },
+    PostStatus: {
+        PostStatus.DRAFT: _l("Draft"),
+        PostStatus.OPEN: _l("Open"),
+        PostStatus.CLAIMED: _l("Claimed"),
+        PostStatus.ACTIVE: _l("Active"),
+        PostStatus.SUSPENDED: _l("Suspended"),
+        PostStatus.ENDED: _l("Ended"),
+    },
+    AgreementStatus: {
+        AgreementStatus.DRAFT: _l("Draft"),
+        AgreementStatus.SIGNED: _l("Signed"),
+        AgreementStatus.ACTIVE: _l("In force"),
+        AgreementStatus.ENDED: _l("Ended"),
+        AgreementStatus.CANCELLED: _l("Cancelled"),
+    },
+    OfferStatus: {
+        OfferStatus.PROPOSED: _l("Proposed"),
+        OfferStatus.SENT: _l("Offered"),
+        OfferStatus.ACCEPTED: _l("Accepted"),
+        OfferStatus.DECLINED: _l("Declined"),
+        OfferStatus.LAPSED: _l("Lapsed"),
+        OfferStatus.DISCARDED: _l("Discarded"),
+    },
+    MatchRunStatus: {
+        MatchRunStatus.PROPOSED: _l("For review"),
+        MatchRunStatus.SENT: _l("Offers sent"),
+        MatchRunStatus.DISCARDED: _l("Discarded"),
     },
 }
 

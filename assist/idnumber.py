@@ -5,6 +5,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
+from assist.db_types import local_today
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
@@ -45,7 +47,7 @@ def parse(text: str, today: date | None = None) -> IdNumber:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidIdNumber(_l("The birth date inside the ID number is not a real date.")) from None
-    today = today or date.today()
+    today = today or local_today()
     if born > today or born.year < 1900:
         raise InvalidIdNumber(_l("The birth date inside the ID number is not plausible."))
     if check_char(value[:17]) != value[17]:

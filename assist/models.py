@@ -1,13 +1,18 @@
 """Imports every model, so metadata and migrations see the whole schema."""
 
+from assist.agreements.models import Agreement, AgreementScan, Suspension
 from assist.areas.models import Area
 from assist.assessments.models import Assessment, ColourChange
 from assist.audit.models import AuditEntry
 from assist.auth.models import ApiToken, LoginAttempt, User, user_areas
 from assist.families.models import Family, Income, Member
+from assist.posts.models import MatchRun, Offer, Post, PostEvent
 from assist.settings.models import Setting
+from assist.sponsors.models import Sponsor, sponsor_areas
 
 __all__ = [
+    "Agreement",
+    "AgreementScan",
     "ApiToken",
     "Area",
     "Assessment",
@@ -16,8 +21,15 @@ __all__ = [
     "Family",
     "Income",
     "LoginAttempt",
+    "MatchRun",
     "Member",
+    "Offer",
+    "Post",
+    "PostEvent",
     "Setting",
+    "Sponsor",
+    "Suspension",
     "User",
+    "sponsor_areas",
     "user_areas",
 ]

@@ -145,3 +145,77 @@ def get_member_or_404(family, member_id: int):
     if member is None or member.family_id != family.id:
         abort(404)
     return member
+
+
+def get_post_or_404(post_id: int, user=None):
+    """A post for staff in whose scope its family lies, or for the sponsor holding or carrying it; otherwise 404."""
+    from assist.posts.models import Post
+
+    user = user or current_user
+    post = db.session.get(Post, post_id)
+    if post is None:
+        abort(404)
+    if user.role == Role.SPONSOR:
+        if post.sponsor_id is None or post.sponsor_id != user.sponsor_id:
+            abort(404)
+    elif user.role not in STAFF or not area_in_scope(post.area, user):
+        abort(404)
+    return post
+
+
+def get_market_post_or_404(post_id: int):
+    """An open post as the market shows it (any sponsor may look; nothing personal is loaded by the caller)."""
+    from assist.enums import PostStatus
+    from assist.posts.models import Post
+
+    post = db.session.get(Post, post_id)
+    if post is None or post.status != PostStatus.OPEN:
+        abort(404)
+    return post
+
+
+def get_agreement_or_404(agreement_id: int, user=None):
+    """An agreement for staff in whose scope it lies, or for its own sponsor; otherwise 404."""
+    from assist.agreements.models import Agreement
+
+    user = user or current_user
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None:
+        abort(404)
+    if user.role == Role.SPONSOR:
+        if agreement.sponsor_id != user.sponsor_id:
+            abort(404)
+    elif user.role not in STAFF or not area_in_scope(db.session.get(Area, agreement.area_id), user):
+        abort(404)
+    return agreement
+
+
+def get_sponsor_or_404(sponsor_id: int, user=None):
+    """A sponsor for staff, or a sponsor user's own organisation; otherwise 404."""
+    from assist.sponsors.models import Sponsor
+
+    user = user or current_user
+    sponsor = db.session.get(Sponsor, sponsor_id)
+    if sponsor is None or (user.role == Role.SPONSOR and user.sponsor_id != sponsor.id) or user.role == Role.PROVIDER:
+        abort(404)
+    return sponsor
+
+
+def post_scope(user=None):
+    """A WHERE clause keeping the posts a user may list: staff by area, a sponsor its own."""
+    from assist.posts.models import Post
+
+    user = user or current_user
+    if user.role == Role.SPONSOR:
+        return Post.sponsor_id == user.sponsor_id if user.sponsor_id else False
+    return scope_filter(Post.area_id, user)
+
+
+def agreement_scope(user=None):
+    """A WHERE clause keeping the agreements a user may list: staff by area, a sponsor its own."""
+    from assist.agreements.models import Agreement
+
+    user = user or current_user
+    if user.role == Role.SPONSOR:
+        return Agreement.sponsor_id == user.sponsor_id if user.sponsor_id else False
+    return scope_filter(Agreement.area_id, user)

@@ -94,3 +94,107 @@ def build_world() -> World:
     family_b = family(cw_b, "330482002001", head_name="王强")
     db.session.commit()
     return World(admin, cw_a, cw_b, cw_city, sponsor, provider, family_a, family_b)
+
+
+def credit_code(n: int) -> str:
+    """A valid unified social credit code, distinct for each ``n``."""
+    from assist.sponsors import creditcode
+
+    return creditcode.make(f"91330482MA{n:07d}")
+
+
+def sponsor(
+    name: str = "平湖爱心科技有限公司",
+    *,
+    username: str | None = None,
+    approved: bool = True,
+    areas: list[str] | None = None,
+    pledge_posts: int = 5,
+    pledge_budget_fen: int = 300_000,
+    admin=None,
+):
+    """A registered sponsor (approved unless told otherwise) with its first user."""
+    from assist.sponsors.operations import decide, register_sponsor
+
+    n = next(_sequence)
+    org = register_sponsor(
+        {
+            "name": name,
+            "credit_code": credit_code(n),
+            "contact_name": "陈经理",
+            "phone": "0573-85000000",
+            "area_codes": areas or [],
+            "pledge_posts": pledge_posts,
+            "pledge_budget_fen": pledge_budget_fen,
+        },
+        username or f"sponsor{n}",
+        PASSWORD,
+    )
+    if approved:
+        decide(admin, org, "approve")
+    return org
+
+
+def post(actor, family, *, member=None, publish: bool = True, **terms):
+    """A virtual post for a member who lost work ability (the family's non-head member, made eligible here)."""
+    from assist.families.operations import update_member
+    from assist.posts.operations import create_post, publish_post
+
+    if member is None:
+        member = next(m for m in family.members if m.relation.value != "self")
+    if member.work_ability.value == "full":
+        update_member(actor, member, {"work_ability": "partial"})
+    data = {
+        "title": "社区电话巡访员",
+        "duties": "每周电话联系独居老人",
+        "hours_per_month": 20,
+        "monthly_amount_fen": 50_000,
+        **terms,
+    }
+    created = create_post(actor, member, data)
+    if publish:
+        publish_post(actor, created)
+    return created
+
+
+@dataclass
+class Market:
+    """Beside the world: world.sponsor's organisation (approved), a second approved sponsor with its own user, a
+    pending sponsor, family_a's post claimed by world.sponsor's organisation with a draft agreement, and an open post
+    in town B."""
+
+    org: object
+    other_org: object
+    other_user: object
+    pending_org: object
+    claimed_post: object
+    agreement: object
+    open_post: object
+
+
+def build_market(world: World) -> Market:
+    from assist.agreements.operations import create_agreement
+    from assist.auth.models import User
+    from assist.posts.operations import claim_post
+    from assist.sponsors.models import Sponsor
+
+    org = sponsor("平湖爱心科技有限公司", areas=["330482001"], admin=world.admin)
+    # world.sponsor speaks for org (its registration user is a second login of the same company)
+    world.sponsor.sponsor_id = org.id
+    other_org = sponsor("嘉兴善行实业有限公司", username="sponsor_b", admin=world.admin)
+    other_user = db.session.scalar(db.select(User).where(User.username == "sponsor_b"))
+    pending_org = sponsor("待审核商贸有限公司", username="sponsor_p", approved=False)
+    db.session.flush()
+    claimed = post(world.cw_a, world.family_a)
+    claim_post(world.sponsor, claimed)
+    agreement = create_agreement(world.cw_a, claimed, {"start_on": date(2026, 12, 1)})
+    family_b = world.family_b
+    if len(family_b.members) < 2:
+        from assist.families.operations import add_member, record_consent
+
+        add_member(world.cw_b, family_b, member(name="王丽", work_ability="none"))
+        record_consent(world.cw_b, family_b, date(2026, 2, 1), "帮扶所需信息")
+    open_post = post(world.cw_b, family_b, title="手工编织")
+    db.session.commit()
+    assert db.session.get(Sponsor, org.id).approved
+    return Market(org, other_org, other_user, pending_org, claimed, agreement, open_post)

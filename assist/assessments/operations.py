@@ -12,7 +12,7 @@ from assist import audit
 from assist.assessments import scoring
 from assist.assessments.models import Assessment, ColourChange
 from assist.bulk import insert_rows
-from assist.db_types import UTCDateTime, utcnow
+from assist.db_types import UTCDateTime, local_today, utcnow
 from assist.enums import ArchiveType, AssessmentKind, Colour, FamilyStatus, Schooling
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
@@ -129,6 +129,12 @@ def next_review(colour, today: date, settings=None) -> date:
     return today + timedelta(days=int(settings["review_days"][colour.value]))
 
 
+def refresh_colour_ranks(family_ids=None) -> None:
+    from assist.posts.operations import refresh_colour_ranks as refresh
+
+    refresh(family_ids)
+
+
 def assess_family(
     actor,
     family: Family,
@@ -149,7 +155,7 @@ def assess_family(
         )
     if family.status == FamilyStatus.CLOSED:
         raise Conflict(str(_l("A closed file is not assessed.")))
-    today = today or date.today()
+    today = today or local_today()
     settings = get_settings()
     rules = scoring.Rules.from_settings(settings)
     result = scoring.assess(facts_for(family, today), rules)
@@ -194,6 +200,7 @@ def assess_family(
     family.last_assessed_at = assessment.assessed_at
     family.next_review_on = next_review(result.colour, today, settings)
     db.session.flush()
+    refresh_colour_ranks([family.id])
     audit.record(
         actor,
         "assess",
@@ -314,7 +321,7 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
     insert of assessments (and colour changes), one multi-row insert into a temporary table and one UPDATE ... FROM
     it. No ORM object per row.
     """
-    today = today or date.today()
+    today = today or local_today()
     settings = get_settings()
     rules = scoring.Rules.from_settings(settings)
     review_on = {c: next_review(c, today, settings) for c in Colour}
@@ -411,6 +418,8 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
         )
         done += len(families)
     _results.drop(connection)
+    # posts still on the market rank by their family's new colour
+    refresh_colour_ranks()
     if done:
         audit.record(actor, "reassess_all", "family", "", after={"families": done}, summary=f"{done} families")
     return done
@@ -428,7 +437,7 @@ def colour_history(family: Family) -> list[ColourChange]:
 
 def flag_exit_candidates(today: date | None = None) -> int:
     """Flag active families whose per-capita income was above the line in each of the last N months; returns how many."""
-    today = today or date.today()
+    today = today or local_today()
     settings = get_settings()
     n = int(settings["exit_months"])
     line = int(settings["min_living_line_fen"])
@@ -456,7 +465,7 @@ def confirm_exit(actor, family: Family, on: date | None = None) -> Family:
         raise Conflict(str(_l("Only an active file can exit.")))
     if family.exit_flagged_on is None:
         raise Conflict(str(_l("This family has not been above the line long enough to exit.")))
-    on = on or date.today()
+    on = on or local_today()
     family.status = FamilyStatus.EXITED
     family.exited_on = on
     db.session.flush()

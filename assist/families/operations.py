@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from assist import audit, crypto, idnumber
 from assist.areas.models import Area
+from assist.db_types import local_today
 from assist.enums import (
     ArchiveType,
     AssessmentKind,
@@ -152,7 +153,7 @@ def _clean_family(data: dict[str, Any], actor, partial: bool = False) -> tuple[d
             value = data.get(field)
             if value is not None and not isinstance(value, date):
                 errors[field] = str(_l("Enter a date."))
-            elif value is not None and value > date.today():
+            elif value is not None and value > local_today():
                 errors[field] = str(_l("This date cannot be in the future."))
             elif value is not None and value.year < 1900:
                 errors[field] = str(_l("Enter a date from 1900 on."))
@@ -433,7 +434,7 @@ def record_income(actor, family: Family, month: str, amount_fen, medical_fen=0, 
     errors: dict[str, str] = {}
     if not isinstance(month, str) or not MONTH.match(month):
         errors["month"] = str(_l("Enter a month as YYYY-MM."))
-    elif month > date.today().strftime("%Y-%m"):
+    elif month > local_today().strftime("%Y-%m"):
         errors["month"] = str(_l("Income cannot be recorded for a future month."))
     if amount_fen is None or amount_fen == "":
         errors["amount_fen"] = str(_l("This field is required."))
@@ -553,7 +554,7 @@ def family_query(
         subtree = select(Area.id).where(Area.path.startswith(area.path))
         stmt = stmt.where(Family.area_id.in_(subtree))
     if overdue:
-        stmt = stmt.where(Family.next_review_on < (today or date.today()))
+        stmt = stmt.where(Family.next_review_on < (today or local_today()))
     if exit_candidates:
         stmt = stmt.where(Family.exit_flagged_on.is_not(None))
     q = (q or "").strip()

@@ -50,6 +50,19 @@ DEFAULTS: dict[str, Any] = {
     "review_days": {"red": 30, "yellow": 90, "green": 180},
     #: consecutive months above the line before a family is flagged for exit (脱困)
     "exit_months": 6,
+    # virtual posts (虚拟岗位)
+    #: a post's monthly stipend: the default offered and the allowed range
+    "post_amount_default_fen": 50_000,
+    "post_amount_min_fen": 10_000,
+    "post_amount_max_fen": 300_000,
+    "post_term_months": 12,
+    #: live posts a family may hold at once (one per person always)
+    "family_post_limit": 1,
+    #: days an unsigned claim (and a matching offer) stays reserved for its sponsor
+    "claim_days": 14,
+    "offer_days": 7,
+    #: 丙方 on every agreement
+    "union_name": "平湖市总工会",
 }
 
 
@@ -93,6 +106,26 @@ def validate_settings(values: dict[str, Any]) -> dict[str, str]:
     for colour, days in values.get("review_days", {}).items():
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 730:
             errors[f"review_{colour}"] = str(_l("Enter a number of days from 1 to 730."))
+    amounts = {k: values.get(k) for k in ("post_amount_min_fen", "post_amount_default_fen", "post_amount_max_fen")}
+    for key, v in amounts.items():
+        if not isinstance(v, int) or isinstance(v, bool) or not 100 <= v <= 10_000_000:
+            errors[key] = str(_l("Enter an amount between 1 and 100,000 yuan."))
+    if not errors.keys() & amounts.keys() and not (
+        amounts["post_amount_min_fen"] <= amounts["post_amount_default_fen"] <= amounts["post_amount_max_fen"]
+    ):
+        errors["post_amount_default_fen"] = str(_l("The default must lie between the lowest and the highest amount."))
+    for key, low, high in (
+        ("post_term_months", 1, 60),
+        ("family_post_limit", 1, 10),
+        ("claim_days", 1, 90),
+        ("offer_days", 1, 90),
+    ):
+        v = values.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
+            errors[key] = str(_l("Enter a whole number from %(low)d to %(high)d.", low=low, high=high))
+    union = values.get("union_name")
+    if not isinstance(union, str) or not 2 <= len(union.strip()) <= 60:
+        errors["union_name"] = str(_l("Enter the union's name (2 to 60 characters)."))
     return errors
 
 
