@@ -3,7 +3,9 @@
 A new route fails here until it has a rule in ``assist.permissions.RULES`` and a row in ``EXPECTED``.
 
 Roles: ``anon`` (no session, no token), ``admin``, ``cw_in`` (cw_a, whose area holds family_a), ``cw_out`` (cw_b,
-a caseworker of another town: family_a's records answer 404 as if they did not exist), ``sponsor``, ``provider``.
+a caseworker of another town: family_a's records answer 404 as if they did not exist), ``sponsor`` (speaks for the
+organisation that claimed family_a's post and holds its agreement), ``provider``, ``sponsor_out`` (another approved
+sponsor: the first sponsor's records answer it 404). The records are those of ``factories.build_market``.
 Pages are called with a logged-in session and a valid CSRF token; the API with a bearer token from POST /api/v1/tokens.
 POSTs carry an empty (or, where the empty one is valid, harmless) body, so an allowed caller gets its validation
 answer and nothing else gets that far.
@@ -20,18 +22,27 @@ from assist.extensions import db
 from tests import factories
 from tests.conftest import PASSWORD, csrf_token, own_request_contexts
 
-ROLES = ("anon", "admin", "cw_in", "cw_out", "sponsor", "provider")
-USERNAMES = {"admin": "admin", "cw_in": "cw_a", "cw_out": "cw_b", "sponsor": "sponsor", "provider": "provider"}
+ROLES = ("anon", "admin", "cw_in", "cw_out", "sponsor", "provider", "sponsor_out")
+USERNAMES = {
+    "admin": "admin",
+    "cw_in": "cw_a",
+    "cw_out": "cw_b",
+    "sponsor": "sponsor",
+    "provider": "provider",
+    "sponsor_out": "sponsor_b",
+}
 METHODS_SKIPPED = {"HEAD", "OPTIONS"}
 ENDPOINTS_SKIPPED = {"static"}
 
 
-def row(anon, admin, cw_in, cw_out, sponsor, provider) -> dict[str, int]:
-    return dict(zip(ROLES, (anon, admin, cw_in, cw_out, sponsor, provider), strict=True))
+def row(anon, admin, cw_in, cw_out, sponsor, provider, sponsor_out=None) -> dict[str, int]:
+    """The expected answers; ``sponsor_out`` gets the sponsor's unless told otherwise."""
+    sponsor_out = sponsor if sponsor_out is None else sponsor_out
+    return dict(zip(ROLES, (anon, admin, cw_in, cw_out, sponsor, provider, sponsor_out), strict=True))
 
 
 def everyone(code: int) -> dict[str, int]:
-    return row(code, code, code, code, code, code)
+    return row(code, code, code, code, code, code, code)
 
 
 # pages: anon is sent to the login page
@@ -130,6 +141,8 @@ API_BODIES = {
     "api_families.Assessments": lambda: {"kind": "on_demand", "note": "matrix"},
     "api_families.FamilyById": lambda: {},
 }
+#: route argument → key of the matrix's ids, where an endpoint needs a different record than the default
+ID_OVERRIDES: dict[str, dict[str, str]] = {}
 #: done last, in this order: they end the session or change what later requests would see
 LAST = ("families.remove_member", "families.confirm_exit", "auth.login", "auth.logout")
 
@@ -149,8 +162,9 @@ def _order(item):
 
 
 def _url(app, rule, ids: dict) -> str:
+    overrides = ID_OVERRIDES.get(rule.endpoint, {})
     with app.test_request_context():
-        return url_for(rule.endpoint, **{name: ids[name] for name in rule.arguments})
+        return url_for(rule.endpoint, **{name: ids[overrides.get(name, name)] for name in rule.arguments})
 
 
 def test_every_route_has_a_rule_and_a_matrix_row(app):
@@ -168,6 +182,7 @@ def test_every_row_names_every_role():
 
 @pytest.mark.parametrize("role", ROLES)
 def test_permission_matrix(app, world, role):
+    market = factories.build_market(world)
     family = world.family_a
     head = next(m for m in family.members if m.relation == Relation.SELF)
     latest = db.session.scalar(
@@ -179,6 +194,12 @@ def test_permission_matrix(app, world, role):
         "assessment_id": latest.id,
         "user_id": world.cw_a.id,
         "code": "zh",
+        # family_a's post, claimed by the sponsor's organisation, and its draft agreement
+        "post_id": market.claimed_post.id,
+        "agreement_id": market.agreement.id,
+        "sponsor_id": market.org.id,
+        # an open post in town B (the market's)
+        "open_post_id": market.open_post.id,
     }
 
     urls = {(rule.endpoint, method): _url(app, rule, ids) for rule, method in _rules(app)}
