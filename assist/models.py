@@ -9,6 +9,7 @@ from assist.families.models import Family, Income, Member
 from assist.posts.models import MatchRun, Offer, Post, PostEvent
 from assist.settings.models import Setting
 from assist.sponsors.models import Sponsor, sponsor_areas
+from assist.stipends.models import StipendBatch, StipendRecord
 
 __all__ = [
     "Agreement",
@@ -28,6 +29,8 @@ __all__ = [
     "PostEvent",
     "Setting",
     "Sponsor",
+    "StipendBatch",
+    "StipendRecord",
     "Suspension",
     "User",
     "sponsor_areas",
