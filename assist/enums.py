@@ -151,6 +151,13 @@ class BatchStatus(StrEnum):
     CLOSED = "closed"
 
 
+class RunStatus(StrEnum):
+    REQUESTED = "requested"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 LABELS: dict[type, dict] = {
     Role: {
         Role.ADMIN: _l("Admin"),
@@ -276,6 +283,12 @@ LABELS: dict[type, dict] = {
         BatchStatus.DRAFT: _l("Draft"),
         BatchStatus.APPROVED: _l("Approved for payment"),
         BatchStatus.CLOSED: _l("Closed"),
+    },
+    RunStatus: {
+        RunStatus.REQUESTED: _l("Requested"),
+        RunStatus.RUNNING: _l("Running"),
+        RunStatus.SUCCEEDED: _l("Succeeded"),
+        RunStatus.FAILED: _l("Failed"),
     },
 }
 

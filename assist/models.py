@@ -7,6 +7,7 @@ from assist.audit.models import AuditEntry
 from assist.auth.models import ApiToken, LoginAttempt, User, user_areas
 from assist.families.models import Family, Income, Member
 from assist.posts.models import MatchRun, Offer, Post, PostEvent
+from assist.schedule.models import JobRun, SchedulerLease
 from assist.settings.models import Setting
 from assist.sponsors.models import Sponsor, sponsor_areas
 from assist.stipends.models import StipendBatch, StipendRecord
@@ -21,12 +22,14 @@ __all__ = [
     "ColourChange",
     "Family",
     "Income",
+    "JobRun",
     "LoginAttempt",
     "MatchRun",
     "Member",
     "Offer",
     "Post",
     "PostEvent",
+    "SchedulerLease",
     "Setting",
     "Sponsor",
     "StipendBatch",

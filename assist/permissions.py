@@ -49,6 +49,8 @@ RULES: dict[str, object] = {
     "admin.edit_user": ADMIN,
     "admin.areas": ADMIN,
     "admin.settings": ADMIN,
+    "admin.jobs": ADMIN,
+    "admin.run_job": ADMIN,
     "audit.index": ADMIN,
     # JSON API
     "api-docs.openapi_json": PUBLIC,

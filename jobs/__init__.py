@@ -15,6 +15,13 @@ class Job:
 
 JOBS = [
     Job(
+        "stipend-generation",
+        "jobs.tasks:generate_stipends",
+        "cron",
+        {"day": 1, "hour": 2, "minute": 0},
+        "Generate last month's stipend records and catch up any month missed before it",
+    ),
+    Job(
         "database-statistics",
         "jobs.tasks:database_statistics",
         "cron",

@@ -103,6 +103,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("admin.areas", "POST"): ADMIN_422,
     ("admin.settings", "GET"): ADMIN,
     ("admin.settings", "POST"): ADMIN_422,
+    ("admin.jobs", "GET"): ADMIN,
+    ("admin.run_job", "POST"): row(302, 302, 403, 403, 403, 403),  # requested, back to the jobs page
     ("audit.index", "GET"): ADMIN,
     # JSON API
     ("api-docs.openapi_json", "GET"): everyone(200),
@@ -194,6 +196,7 @@ def test_permission_matrix(app, world, role):
         "assessment_id": latest.id,
         "user_id": world.cw_a.id,
         "code": "zh",
+        "job_id": "database-statistics",
         # family_a's post, claimed by the sponsor's organisation, and its draft agreement
         "post_id": market.claimed_post.id,
         "agreement_id": market.agreement.id,
