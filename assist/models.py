@@ -6,6 +6,7 @@ from assist.assessments.models import Assessment, ColourChange
 from assist.audit.models import AuditEntry
 from assist.auth.models import ApiToken, LoginAttempt, User, user_areas
 from assist.families.models import Family, Income, Member
+from assist.inbox.models import Notification
 from assist.posts.models import MatchRun, Offer, Post, PostEvent
 from assist.schedule.models import JobRun, SchedulerLease
 from assist.settings.models import Setting
@@ -26,6 +27,7 @@ __all__ = [
     "LoginAttempt",
     "MatchRun",
     "Member",
+    "Notification",
     "Offer",
     "Post",
     "PostEvent",

@@ -27,6 +27,10 @@ RULES: dict[str, object] = {
     "auth.logout": EVERYONE,
     "main.index": EVERYONE,
     "auth.profile": EVERYONE,
+    "auth.email": EVERYONE,
+    "inbox.index": EVERYONE,
+    "inbox.open_notification": EVERYONE,
+    "inbox.read_all": EVERYONE,
     # families (一户一档)
     "families.index": STAFF,
     "families.new": STAFF,

@@ -22,6 +22,13 @@ JOBS = [
         "Generate last month's stipend records and catch up any month missed before it",
     ),
     Job(
+        "reminders",
+        "jobs.tasks:send_reminders",
+        "cron",
+        {"hour": 8, "minute": 0},
+        "Remind caseworkers of reviews due, everyone of agreements ending in 30 days, sponsors of unpaid stipends",
+    ),
+    Job(
         "database-statistics",
         "jobs.tasks:database_statistics",
         "cron",

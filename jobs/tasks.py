@@ -15,6 +15,16 @@ def generate_stipends(app) -> dict:
         }
 
 
+def send_reminders(app) -> dict:
+    from assist.extensions import db
+    from assist.inbox.operations import send_reminders as remind
+
+    with app.app_context():
+        counts = remind()
+        db.session.commit()
+        return counts
+
+
 def exit_candidates(app) -> dict:
     from assist.assessments.operations import flag_exit_candidates
     from assist.extensions import db

@@ -164,6 +164,7 @@ def settings():
 
 JOB_TITLES = {
     "stipend-generation": _l("Monthly stipend generation"),
+    "reminders": _l("Reminders"),
     "database-statistics": _l("Database statistics"),
     "exit-candidates": _l("Exit candidates"),
     "claim-expiry": _l("Expiry of unsigned claims"),
