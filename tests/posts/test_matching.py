@@ -276,3 +276,12 @@ def test_sponsor_accepts_from_the_page(client, auth, world, market):
     db.session.expire_all()
     assert db.session.get(Offer, offer.id).status == OfferStatus.ACCEPTED
     assert market.open_post.status == PostStatus.CLAIMED
+
+
+def test_too_large_for_the_milp_falls_back_to_greedy(monkeypatch):
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 1)
+    posts = [PostItem(1, 1, 80_000, 0), PostItem(2, 1, 60_000, 1), PostItem(3, 1, 60_000, 1)]
+    sponsors = [SponsorItem(1, 2, 120_000), SponsorItem(2, 1, 80_000)]
+    solution = solve(posts, sponsors)
+    assert solution.solver == "greedy-fallback" and solution.notes
+    assert solution.pairs == sorted(solution.greedy_pairs) and feasible(posts, sponsors, solution.pairs)
