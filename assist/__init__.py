@@ -69,6 +69,10 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp, inbox_bp):
         app.register_blueprint(bp)
+    # bulk matching and the sponsors' offers
+    from assist.posts.matching_routes import bp as matching_bp
+
+    app.register_blueprint(matching_bp)
     register_api(app)
 
 

@@ -110,6 +110,16 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("admin.jobs", "GET"): ADMIN,
     ("admin.run_job", "POST"): row(302, 302, 403, 403, 403, 403),  # requested, back to the jobs page
     ("audit.index", "GET"): ADMIN,
+    # bulk matching (the matrix's run is sent already: send and discard answer with a message) and offers (the
+    # sponsor's offer is of a post claimed meanwhile: accepting it is refused with a message)
+    ("matching.index", "GET"): ADMIN,
+    ("matching.propose", "POST"): row(302, 302, 403, 403, 403, 403),
+    ("matching.run", "GET"): ADMIN,
+    ("matching.send", "POST"): row(302, 302, 403, 403, 403, 403),
+    ("matching.discard", "POST"): row(302, 302, 403, 403, 403, 403),
+    ("matching.offers", "GET"): row(302, 403, 403, 403, 200, 403),
+    ("matching.accept", "POST"): row(302, 403, 403, 403, 302, 403, sponsor_out=404),
+    ("matching.decline", "POST"): row(302, 403, 403, 403, 422, 403, sponsor_out=404),
     # JSON API
     ("api-docs.openapi_json", "GET"): everyone(200),
     ("api_main.Health", "GET"): everyone(200),
@@ -208,6 +218,9 @@ def test_permission_matrix(app, world, role):
         "sponsor_id": market.org.id,
         # an open post in town B (the market's)
         "open_post_id": market.open_post.id,
+        # bulk matching: a sent offer to the sponsor's organisation, and its run
+        "offer_id": (offer := factories.sent_offer(market)).id,
+        "run_id": offer.run_id,
     }
 
     urls = {(rule.endpoint, method): _url(app, rule, ids) for rule, method in _rules(app)}
