@@ -163,13 +163,16 @@ def get_post_or_404(post_id: int, user=None):
     return post
 
 
-def get_market_post_or_404(post_id: int):
-    """An open post as the market shows it (any sponsor may look; nothing personal is loaded by the caller)."""
+def get_market_post_or_404(post_id: int, claiming: bool = False):
+    """An open post as the market shows it (any sponsor may look; nothing personal is loaded by the caller).
+
+    ``claiming``: any post that has been on the market, so that a claim arriving just after another sponsor's hears
+    "already claimed" (409) from the claim itself rather than "not found"."""
     from assist.enums import PostStatus
     from assist.posts.models import Post
 
     post = db.session.get(Post, post_id)
-    if post is None or post.status != PostStatus.OPEN:
+    if post is None or (post.published_at is None if claiming else post.status != PostStatus.OPEN):
         abort(404)
     return post
 
