@@ -61,6 +61,22 @@ RULES: dict[str, object] = {
     "api_families.Incomes": STAFF,
     "api_families.Assessments": STAFF,
     "api_families.ColourHistory": STAFF,
+    # issue 3, the API part: sponsors, posts, the market and claims, agreements
+    "api_sponsors.Sponsors": {"GET": frozenset({A, S}), "POST": PUBLIC},
+    "api_sponsors.SponsorById": frozenset({A, S}),
+    "api_sponsors.ApproveSponsor": ADMIN,
+    "api_sponsors.RejectSponsor": ADMIN,
+    "api_posts.Posts": {"GET": frozenset({A, C, S}), "POST": STAFF},
+    "api_posts.PostById": frozenset({A, C, S}),
+    "api_posts.PublishPost": STAFF,
+    "api_posts.ClaimPost": frozenset({S}),
+    "api_posts.WithdrawClaim": frozenset({S}),
+    "api_posts.Market": frozenset({S}),
+    "api_agreements.Agreements": STAFF,
+    "api_agreements.AgreementById": frozenset({A, C, S}),
+    "api_agreements.AgreementPdf": frozenset({A, C, S}),
+    "api_agreements.SignAgreement": STAFF,
+    "api_agreements.TerminateAgreement": STAFF,
 }
 
 
