@@ -378,7 +378,7 @@ class MarketArgs(Schema):
     area_code = Text(20)
     colour = Enum(Colour)
     category = Enum(HardshipCategory)
-    max_amount_fen = Fen()
+    max_amount_fen = fields.Integer(validate=validate.Range(0, MAX_FEN))
     within_budget = fields.Boolean(load_default=False)
     preferred_only = fields.Boolean(load_default=False)
     page = Page()
