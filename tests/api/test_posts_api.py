@@ -1,5 +1,6 @@
 """Posts, the market and claims through the API: caseworkers set posts up and publish them, sponsors claim."""
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -103,8 +104,8 @@ def test_a_sponsor_sees_its_own_posts_without_the_family(client, world):
     assert [p["id"] for p in listed["items"]] == [market.claimed_post.id]
     one = client.get(f"/api/v1/posts/{market.claimed_post.id}", headers=headers)
     assert one.status_code == 200
-    text = one.get_data(as_text=True)
-    assert one.get_json()["status"] == "claimed"
+    text = json.dumps(one.get_json(), ensure_ascii=False)
+    assert one.get_json()["status"] == "claimed" and "社区电话巡访员" in text
     for hidden in ("member_id", "family_id", "member_name", "events", world.family_a.head_name):
         assert hidden not in text
     # another sponsor's claim is not found
