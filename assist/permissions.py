@@ -220,6 +220,18 @@ def get_sponsor_or_404(sponsor_id: int, user=None):
     return sponsor
 
 
+def sponsor_scope(user=None):
+    """A WHERE clause keeping the sponsors a user may list: all for the admin, a sponsor's user its own organisation."""
+    from assist.sponsors.models import Sponsor
+
+    user = user or current_user
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.SPONSOR and user.sponsor_id:
+        return Sponsor.id == user.sponsor_id
+    return False
+
+
 def post_scope(user=None):
     """A WHERE clause keeping the posts a user may list: staff by area, a sponsor its own."""
     from assist.posts.models import Post

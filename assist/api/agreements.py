@@ -96,7 +96,12 @@ class AgreementById(MethodView):
 
 @blp.route("/agreements/<int:agreement_id>/pdf")
 class AgreementPdf(MethodView):
-    @blp.response(200, content_type="application/pdf", description="The agreement as a PDF in Chinese")
+    @blp.response(
+        200,
+        {"type": "string", "format": "binary"},
+        content_type="application/pdf",
+        description="The agreement as a PDF in Chinese",
+    )
     def get(self, agreement_id):
         """The agreement as a PDF (parties, post, term, amount, signature blocks), for staff and its sponsor."""
         agreement = get_agreement_or_404(agreement_id)

@@ -7,9 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from assist.api import schemas
-from assist.enums import Role
 from assist.extensions import db
-from assist.permissions import get_sponsor_or_404
+from assist.permissions import get_sponsor_or_404, sponsor_scope
 from assist.posts.operations import carried
 from assist.sponsors import operations
 from assist.sponsors.models import Sponsor
@@ -52,9 +51,12 @@ class Sponsors(MethodView):
     @blp.response(200, schemas.SponsorPage)
     def get(self, args):
         """Sponsors, newest first (admin: all, filter by status; a sponsor's user: its own organisation only)."""
-        stmt = select(Sponsor).options(selectinload(Sponsor.areas)).order_by(Sponsor.id.desc())
-        if current_user.role == Role.SPONSOR:
-            stmt = stmt.where(Sponsor.id == current_user.sponsor_id) if current_user.sponsor_id else stmt.where(False)
+        stmt = (
+            select(Sponsor)
+            .where(sponsor_scope(current_user))
+            .options(selectinload(Sponsor.areas))
+            .order_by(Sponsor.id.desc())
+        )
         if args.get("status"):
             stmt = stmt.where(Sponsor.status == args["status"])
         page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)

@@ -137,3 +137,31 @@ def test_registration_is_a_json_call_without_csrf_even_beside_a_session(client, 
     auth.login("cw_a")
     answer = client.post("/api/v1/sponsors", json=registration(9004))
     assert answer.status_code == 201, answer.get_json()
+
+
+def test_openapi_describes_the_issue_3_rows(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path, methods in {
+        "/api/v1/sponsors": {"get", "post"},
+        "/api/v1/sponsors/{sponsor_id}": {"get"},
+        "/api/v1/sponsors/{sponsor_id}/approve": {"post"},
+        "/api/v1/sponsors/{sponsor_id}/reject": {"post"},
+        "/api/v1/posts": {"get", "post"},
+        "/api/v1/posts/{post_id}": {"get"},
+        "/api/v1/posts/{post_id}/publish": {"post"},
+        "/api/v1/posts/{post_id}/claim": {"post"},
+        "/api/v1/posts/{post_id}/withdraw": {"post"},
+        "/api/v1/market": {"get"},
+        "/api/v1/agreements": {"post"},
+        "/api/v1/agreements/{agreement_id}": {"get"},
+        "/api/v1/agreements/{agreement_id}/pdf": {"get"},
+        "/api/v1/agreements/{agreement_id}/sign": {"post"},
+        "/api/v1/agreements/{agreement_id}/terminate": {"post"},
+    }.items():
+        assert methods <= set(paths[path]), path
+        for method in methods:
+            assert paths[path][method].get("summary"), (path, method)
+    assert paths["/api/v1/sponsors"]["post"]["security"] == []  # public registration
+    claim = paths["/api/v1/posts/{post_id}/claim"]["post"]["responses"]
+    assert {"200", "403", "409"} <= set(claim)
+    assert "application/pdf" in paths["/api/v1/agreements/{agreement_id}/pdf"]["get"]["responses"]["200"]["content"]
