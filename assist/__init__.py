@@ -64,9 +64,10 @@ def register_blueprints(app: Flask) -> None:
     from assist.audit.routes import bp as audit_bp
     from assist.auth.routes import bp as auth_bp
     from assist.families.routes import bp as families_bp
+    from assist.inbox.routes import bp as inbox_bp
     from assist.main.routes import bp as main_bp
 
-    for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp):
+    for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp, inbox_bp):
         app.register_blueprint(bp)
     register_api(app)
 

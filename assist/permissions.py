@@ -27,6 +27,10 @@ RULES: dict[str, object] = {
     "auth.logout": EVERYONE,
     "main.index": EVERYONE,
     "auth.profile": EVERYONE,
+    "auth.email": EVERYONE,
+    "inbox.index": EVERYONE,
+    "inbox.open_notification": EVERYONE,
+    "inbox.read_all": EVERYONE,
     # families (一户一档)
     "families.index": STAFF,
     "families.new": STAFF,
@@ -49,6 +53,8 @@ RULES: dict[str, object] = {
     "admin.edit_user": ADMIN,
     "admin.areas": ADMIN,
     "admin.settings": ADMIN,
+    "admin.jobs": ADMIN,
+    "admin.run_job": ADMIN,
     "audit.index": ADMIN,
     # JSON API
     "api-docs.openapi_json": PUBLIC,
