@@ -76,6 +76,22 @@ RULES: dict[str, object] = {
     "api_families.Incomes": STAFF,
     "api_families.Assessments": STAFF,
     "api_families.ColourHistory": STAFF,
+    # issue 3, the API part: sponsors, posts, the market and claims, agreements
+    "api_sponsors.Sponsors": {"GET": frozenset({A, S}), "POST": PUBLIC},
+    "api_sponsors.SponsorById": frozenset({A, S}),
+    "api_sponsors.ApproveSponsor": ADMIN,
+    "api_sponsors.RejectSponsor": ADMIN,
+    "api_posts.Posts": {"GET": frozenset({A, C, S}), "POST": STAFF},
+    "api_posts.PostById": frozenset({A, C, S}),
+    "api_posts.PublishPost": STAFF,
+    "api_posts.ClaimPost": frozenset({S}),
+    "api_posts.WithdrawClaim": frozenset({S}),
+    "api_posts.Market": frozenset({S}),
+    "api_agreements.Agreements": STAFF,
+    "api_agreements.AgreementById": frozenset({A, C, S}),
+    "api_agreements.AgreementPdf": frozenset({A, C, S}),
+    "api_agreements.SignAgreement": STAFF,
+    "api_agreements.TerminateAgreement": STAFF,
 }
 
 
@@ -178,13 +194,16 @@ def get_post_or_404(post_id: int, user=None):
     return post
 
 
-def get_market_post_or_404(post_id: int):
-    """An open post as the market shows it (any sponsor may look; nothing personal is loaded by the caller)."""
+def get_market_post_or_404(post_id: int, claiming: bool = False):
+    """An open post as the market shows it (any sponsor may look; nothing personal is loaded by the caller).
+
+    ``claiming``: any post that has been on the market, so that a claim arriving just after another sponsor's hears
+    "already claimed" (409) from the claim itself rather than "not found"."""
     from assist.enums import PostStatus
     from assist.posts.models import Post
 
     post = db.session.get(Post, post_id)
-    if post is None or post.status != PostStatus.OPEN:
+    if post is None or (post.published_at is None if claiming else post.status != PostStatus.OPEN):
         abort(404)
     return post
 
@@ -214,6 +233,18 @@ def get_sponsor_or_404(sponsor_id: int, user=None):
     if sponsor is None or (user.role == Role.SPONSOR and user.sponsor_id != sponsor.id) or user.role == Role.PROVIDER:
         abort(404)
     return sponsor
+
+
+def sponsor_scope(user=None):
+    """A WHERE clause keeping the sponsors a user may list: all for the admin, a sponsor's user its own organisation."""
+    from assist.sponsors.models import Sponsor
+
+    user = user or current_user
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.SPONSOR and user.sponsor_id:
+        return Sponsor.id == user.sponsor_id
+    return False
 
 
 def post_scope(user=None):

@@ -10,7 +10,7 @@ from assist.extensions import api, csrf, db, login_manager
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: anonymous JSON calls that use no session, so there is nothing for CSRF to protect
-CSRF_EXEMPT = frozenset({"api_main.Tokens"})
+CSRF_EXEMPT = frozenset({"api_main.Tokens", "api_sponsors.Sponsors"})
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

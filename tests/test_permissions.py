@@ -11,6 +11,8 @@ POSTs carry an empty (or, where the empty one is valid, harmless) body, so an al
 answer and nothing else gets that far.
 """
 
+from datetime import date, timedelta
+
 import pytest
 from flask import url_for
 from sqlalchemy import select
@@ -136,6 +138,24 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_families.Assessments", "GET"): API_RECORD,
     ("api_families.Assessments", "POST"): API_RECORD_201,
     ("api_families.ColourHistory", "GET"): API_RECORD,
+    # issue 3, the API part: sponsors, posts, the market and claims, agreements
+    ("api_sponsors.Sponsors", "GET"): row(401, 200, 403, 403, 200, 403),
+    ("api_sponsors.Sponsors", "POST"): everyone(422),  # public registration: the empty body is incomplete
+    ("api_sponsors.SponsorById", "GET"): row(401, 200, 403, 403, 200, 403, 404),
+    ("api_sponsors.ApproveSponsor", "POST"): row(401, 409, 403, 403, 403, 403),  # already approved
+    ("api_sponsors.RejectSponsor", "POST"): row(401, 422, 403, 403, 403, 403),  # no reason given
+    ("api_posts.Posts", "GET"): row(401, 200, 200, 200, 200, 403),
+    ("api_posts.Posts", "POST"): API_STAFF_422,
+    ("api_posts.PostById", "GET"): row(401, 200, 200, 404, 200, 403, 404),
+    ("api_posts.PublishPost", "POST"): row(401, 409, 409, 404, 403, 403),  # it is claimed already
+    ("api_posts.ClaimPost", "POST"): row(401, 403, 403, 403, 200, 403),  # the open post in town B
+    ("api_posts.WithdrawClaim", "POST"): row(401, 403, 403, 403, 200, 403),  # the open post it claimed above
+    ("api_posts.Market", "GET"): row(401, 403, 403, 403, 200, 403),
+    ("api_agreements.Agreements", "POST"): API_STAFF_422,
+    ("api_agreements.AgreementById", "GET"): row(401, 200, 200, 404, 200, 403, 404),
+    ("api_agreements.AgreementPdf", "GET"): row(401, 200, 200, 404, 200, 403, 404),
+    ("api_agreements.SignAgreement", "POST"): row(401, 200, 200, 404, 403, 403),
+    ("api_agreements.TerminateAgreement", "POST"): row(401, 200, 200, 404, 403, 403),  # signed just before
 }
 
 #: page POSTs whose empty body would be valid get one invalid field instead, so the allowed answer is the form's
@@ -156,11 +176,25 @@ API_BODIES = {
     "api_families.Incomes": lambda: {"month": "2025-01", "amount_fen": 150_000},
     "api_families.Assessments": lambda: {"kind": "on_demand", "note": "matrix"},
     "api_families.FamilyById": lambda: {},
+    # issue 3, the API part
+    "api_agreements.SignAgreement": lambda: {"signed_on": (date.today() - timedelta(days=1)).isoformat()},
+    "api_agreements.TerminateAgreement": lambda: {"end_date": "2027-06-30", "reason": "矩阵测试"},
 }
 #: route argument → key of the matrix's ids, where an endpoint needs a different record than the default
-ID_OVERRIDES: dict[str, dict[str, str]] = {}
+ID_OVERRIDES: dict[str, dict[str, str]] = {
+    # issue 3, the API part
+    "api_posts.ClaimPost": {"post_id": "open_post_id"},
+    "api_posts.WithdrawClaim": {"post_id": "open_post_id"},
+}
 #: done last, in this order: they end the session or change what later requests would see
-LAST = ("families.remove_member", "families.confirm_exit", "auth.login", "auth.logout")
+LAST = (
+    "families.remove_member",
+    "families.confirm_exit",
+    "auth.login",
+    "auth.logout",
+    # issue 3, the API part: the sponsor's claim of the open post (made through the API before) goes back
+    "api_posts.WithdrawClaim",
+)
 
 
 def _rules(app):

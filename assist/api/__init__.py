@@ -29,3 +29,8 @@ def register_api(app) -> None:
 
     for module in (main, areas, families):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    # issue 3, the API part: sponsors, posts and the market, agreements
+    from assist.api import agreements, posts, sponsors
+
+    for module in (sponsors, posts, agreements):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -238,3 +238,224 @@ class ColourChangeOut(Schema):
     reason = fields.String()
     at = fields.DateTime()
     by = fields.String(allow_none=True)
+
+
+# sponsors, posts, the market and agreements (issue 3: the API part) ---------------------------------------------------
+
+from assist.enums import PostStatus, SponsorStatus  # noqa: E402
+
+
+def Page(**kw):
+    return fields.Integer(load_default=1, validate=validate.Range(1, 100_000), **kw)
+
+
+def PerPage(**kw):
+    return fields.Integer(load_default=25, validate=validate.Range(1, 100), **kw)
+
+
+class SponsorIn(Schema):
+    name = Text(100, required=True)
+    credit_code = Text(30, required=True, metadata={"description": "统一社会信用代码, 18 characters (GB 32100)"})
+    contact_name = Text(40, required=True)
+    phone = Text(20, required=True)
+    email = Text(120, load_default="")
+    address = Text(200, load_default="")
+    areas = fields.List(
+        Text(20), validate=validate.Length(max=50), load_default=list, metadata={"description": "area codes"}
+    )
+    pledge_posts = fields.Integer(strict=True, load_default=1, validate=validate.Range(0, 1000))
+    pledge_budget_fen = Fen(load_default=0)
+    username = Text(60, required=True, load_only=True, metadata={"description": "the sponsor's first user"})
+    password = Text(256, required=True, load_only=True)
+
+
+class SponsorOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    credit_code = fields.String()
+    contact_name = fields.String()
+    phone = fields.String()
+    email = fields.String()
+    address = fields.String()
+    areas = fields.List(fields.String(), metadata={"description": "preferred area codes"})
+    pledge_posts = fields.Integer()
+    pledge_budget_fen = fields.Integer()
+    remaining_posts = fields.Integer(metadata={"description": "pledged posts not yet claimed or carried"})
+    remaining_budget_fen = fields.Integer()
+    status = fields.String(validate=validate.OneOf([s.value for s in SponsorStatus]))
+    status_reason = fields.String()
+    decided_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class SponsorListArgs(Schema):
+    status = Enum(SponsorStatus)
+    page = Page()
+    per_page = PerPage()
+
+
+class SponsorPage(Schema):
+    items = fields.List(fields.Nested(SponsorOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class ApproveIn(Schema):
+    pass
+
+
+class ReasonIn(Schema):
+    reason = Text(200, required=True)
+
+
+class PostIn(Schema):
+    member_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, 2**31 - 1))
+    title = Text(100, required=True)
+    duties = Text(2000)
+    hours_per_month = fields.Integer(strict=True, validate=validate.Range(1, 200))
+    monthly_amount_fen = Fen()
+    term_months = fields.Integer(strict=True, validate=validate.Range(1, 60))
+
+
+class PostEventOut(Schema):
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    effective_on = fields.Date(allow_none=True)
+    note = fields.String()
+    by = fields.String()
+    at = fields.DateTime()
+
+
+class PostOut(Schema):
+    id = fields.Integer()
+    status = fields.String(validate=validate.OneOf([s.value for s in PostStatus]))
+    title = fields.String()
+    duties = fields.String()
+    hours_per_month = fields.Integer()
+    monthly_amount_fen = fields.Integer()
+    term_months = fields.Integer()
+    area_code = fields.String()
+    area = fields.String()
+    published_at = fields.DateTime(allow_none=True)
+    claimed_at = fields.DateTime(allow_none=True)
+    claim_expires_at = fields.DateTime(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+    sponsor_id = fields.Integer(allow_none=True)
+    sponsor_name = fields.String(allow_none=True)
+    # staff only (a sponsor's answer leaves these out)
+    family_id = fields.Integer(metadata={"description": "staff only"})
+    member_id = fields.Integer(metadata={"description": "staff only"})
+    member_name = fields.String(metadata={"description": "staff only"})
+    colour = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    allowed_actions = fields.List(fields.String(), metadata={"description": "staff only"})
+    events = fields.List(fields.Nested(PostEventOut), metadata={"description": "staff only: the post's history"})
+
+
+class PostListArgs(Schema):
+    status = Enum(PostStatus)
+    area_code = Text(20)
+    page = Page()
+    per_page = PerPage()
+
+
+class PostPage(Schema):
+    items = fields.List(fields.Nested(PostOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class ClaimOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    claim_expires_at = fields.DateTime(allow_none=True)
+
+
+class MarketArgs(Schema):
+    area_code = Text(20)
+    colour = Enum(Colour)
+    category = Enum(HardshipCategory)
+    max_amount_fen = fields.Integer(validate=validate.Range(0, MAX_FEN))
+    within_budget = fields.Boolean(load_default=False)
+    preferred_only = fields.Boolean(load_default=False)
+    page = Page()
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class MarketPostOut(Schema):
+    id = fields.Integer()
+    area = fields.String()
+    category = fields.String()
+    colour = fields.String(allow_none=True)
+    primary_type = fields.String(allow_none=True)
+    family_size = fields.Integer()
+    title = fields.String()
+    duties = fields.String()
+    hours_per_month = fields.Integer()
+    monthly_amount_fen = fields.Integer()
+    term_months = fields.Integer()
+    days_waiting = fields.Integer()
+    preferred = fields.Boolean(metadata={"description": "in one of the sponsor's preferred areas"})
+    within_budget = fields.Boolean(metadata={"description": "within the sponsor's remaining monthly pledge"})
+
+
+class MarketPage(Schema):
+    items = fields.List(fields.Nested(MarketPostOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    remaining_budget_fen = fields.Integer()
+
+
+class AgreementIn(Schema):
+    post_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, 2**31 - 1))
+    start_date = SafeDate(required=True)
+    end_date = SafeDate(allow_none=True, metadata={"description": "default: the post's term from the start date"})
+    monthly_amount_fen = Fen()
+    hours_per_month = fields.Integer(strict=True, validate=validate.Range(1, 200))
+    duties = Text(2000)
+
+
+class SignIn(Schema):
+    signed_on = SafeDate(required=True)
+
+
+class TerminateIn(Schema):
+    end_date = SafeDate(required=True, metadata={"description": "the agreement's last day"})
+    reason = Text(200, required=True)
+
+
+class AgreementMemberOut(Schema):
+    name = fields.String()
+    phone = fields.String(metadata={"description": "the family's contact number"})
+
+
+class AgreementOut(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    post_id = fields.Integer()
+    post_status = fields.String()
+    sponsor_id = fields.Integer()
+    sponsor_name = fields.String()
+    start_date = fields.Date()
+    end_date = fields.Date()
+    monthly_amount_fen = fields.Integer()
+    hours_per_month = fields.Integer()
+    duties = fields.String()
+    signed_on = fields.Date(allow_none=True)
+    terminated_on = fields.Date(allow_none=True)
+    termination_reason = fields.String()
+    previous_id = fields.Integer(allow_none=True)
+    from_paper = fields.Boolean()
+    area_code = fields.String()
+    member = fields.Nested(
+        AgreementMemberOut,
+        allow_none=True,
+        metadata={"description": "乙方: for the sponsor only once signed (name and contact, nothing more)"},
+    )
+    member_id = fields.Integer(metadata={"description": "staff only"})
+    family_id = fields.Integer(metadata={"description": "staff only"})
