@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from assist.agreements import operations
-from assist.agreements.forms import AgreementFilterForm, ConfirmForm, PaperForm, SignForm, TermsForm, TerminateForm
+from assist.agreements.forms import AgreementFilterForm, ConfirmForm, PaperForm, SignForm, TerminateForm, TermsForm
 from assist.agreements.models import Agreement, AgreementScan
-from assist.enums import AgreementStatus, SponsorStatus
+from assist.enums import AgreementStatus, Role, SponsorStatus
 from assist.errors import DomainError
 from assist.extensions import db
 from assist.forms import apply_errors
@@ -79,6 +79,8 @@ def _render_view(agreement: Agreement, status: int = 200, **forms):
             "agreements/view.html",
             agreement=agreement,
             union_name=get_settings()["union_name"],
+            show_member=True,
+            family_phone=agreement.family.phone,
             confirm_form=ConfirmForm(),
             sign_form=forms.get("sign_form") or SignForm(formdata=None),
             terminate_form=forms.get("terminate_form") or TerminateForm(formdata=None),
@@ -147,6 +149,8 @@ def _suffix(stored: AgreementScan) -> str:
 @bp.route("/<int:agreement_id>/pdf")
 def pdf(agreement_id: int):
     agreement = get_agreement_or_404(agreement_id)
+    if current_user.role == Role.SPONSOR and not operations.sponsor_may_see_member(agreement):
+        abort(404)  # the PDF names the member: a sponsor gets it once the agreement is signed
     from assist.agreements.pdf import render_agreement
 
     return Response(

@@ -19,6 +19,7 @@ from assist.portal.forms import ConfirmForm, MarketFilterForm
 from assist.posts import operations as posts
 from assist.posts.market import PAGE_SIZE, MarketFilters, market_page
 from assist.posts.models import Post
+from assist.settings.operations import get_settings
 from assist.sponsors.models import Sponsor
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -73,7 +74,7 @@ def market():
         preferred_only=bool(form.preferred_only.data),
     )
     page = max(1, min(request.args.get("page", 1, type=int), 100_000))
-    items, total, context = market_page(sponsor, filters, page=page)
+    items, total, _context = market_page(sponsor, filters, page=page)
     posts_left, budget_left = posts.remaining_pledge(sponsor)
     return render_template(
         "portal/market.html",
@@ -157,6 +158,12 @@ def agreements():
 @bp.route("/agreements/<int:agreement_id>")
 def agreement(agreement_id: int):
     agreement = get_agreement_or_404(agreement_id)
+    show_member = sponsor_may_see_member(agreement)
     return render_template(
-        "portal/agreement.html", agreement=agreement, show_member=sponsor_may_see_member(agreement)
+        "portal/agreement.html",
+        agreement=agreement,
+        show_member=show_member,
+        # the member's name and the family's phone, the contact needed, only once signed; nothing else of the family
+        family_phone=agreement.family.phone if show_member else None,
+        union_name=get_settings()["union_name"],
     )

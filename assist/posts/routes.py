@@ -43,7 +43,8 @@ def index():
     ).options(selectinload(Post.area), selectinload(Post.member), selectinload(Post.sponsor))
     page = request.args.get("page", 1, type=int)
     pagination = db.paginate(stmt, page=max(1, min(page, 100_000)), per_page=25, error_out=False)
-    return render_template("posts/index.html", form=form, pagination=pagination)
+    rank_colour = {rank: colour.value for colour, rank in operations.COLOUR_RANK.items()}
+    return render_template("posts/index.html", form=form, pagination=pagination, rank_colour=rank_colour)
 
 
 def _terms(form: PostForm) -> dict:

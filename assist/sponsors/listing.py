@@ -15,12 +15,13 @@ def sponsor_query(status: SponsorStatus | None = None, q: str | None = None) -> 
     q = (q or "").strip()
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(Sponsor.name.like(pattern, escape="\\"), Sponsor.credit_code.like(pattern.upper(), escape="\\")))
+        stmt = stmt.where(
+            or_(Sponsor.name.like(pattern, escape="\\"), Sponsor.credit_code.like(pattern.upper(), escape="\\"))
+        )
     return stmt.order_by(Sponsor.created_at.desc(), Sponsor.id.desc())
 
 
-def status_counts() -> dict[SponsorStatus, int]:
-    """How many sponsors are in each status."""
-    return {
-        status: n for status, n in db.session.execute(select(Sponsor.status, func.count()).group_by(Sponsor.status))
-    }
+def status_counts() -> dict[str, int]:
+    """How many sponsors are in each status (by the status's value)."""
+    rows = db.session.execute(select(Sponsor.status, func.count()).group_by(Sponsor.status))
+    return {SponsorStatus(status).value: n for status, n in rows}

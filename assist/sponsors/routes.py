@@ -22,7 +22,16 @@ from assist.sponsors.models import Sponsor
 
 bp = Blueprint("sponsors", __name__, url_prefix="/sponsors")
 
-PROFILE_FIELDS = ("name", "credit_code", "contact_name", "phone", "email", "address", "pledge_posts", "pledge_budget_fen")
+PROFILE_FIELDS = (
+    "name",
+    "credit_code",
+    "contact_name",
+    "phone",
+    "email",
+    "address",
+    "pledge_posts",
+    "pledge_budget_fen",
+)
 
 
 def _area_choices() -> list[tuple[str, str]]:
@@ -61,7 +70,7 @@ def registered():
 @bp.route("/")
 def index():
     form = SponsorFilterForm(request.args)
-    form.status.choices = [("", _("All"))] + choices(SponsorStatus)
+    form.status.choices = [("", _("All")), *choices(SponsorStatus)]
     if not form.validate():
         for field in form:
             if field.errors:
@@ -73,7 +82,12 @@ def index():
     )
     loads = carried([s.id for s in pagination.items])
     return render_template(
-        "sponsors/index.html", form=form, pagination=pagination, counts=status_counts(), loads=loads
+        "sponsors/index.html",
+        form=form,
+        pagination=pagination,
+        counts=status_counts(),
+        status_enum=SponsorStatus,
+        loads=loads,
     )
 
 
