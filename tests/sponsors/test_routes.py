@@ -43,7 +43,9 @@ def test_a_company_registers_and_waits_for_approval(client, auth, world):
     page = client.get("/portal/market").get_data(as_text=True)
     assert 'id="sponsor-pending"' in page and "手工编织" in page
     token = csrf_token(client, "/portal/market")
-    answer = client.post(f"/portal/market/{market.open_post.id}/claim", data={"csrf_token": token}, follow_redirects=True)
+    answer = client.post(
+        f"/portal/market/{market.open_post.id}/claim", data={"csrf_token": token}, follow_redirects=True
+    )
     assert "批准" in answer.get_data(as_text=True)
     assert db.session.get(Post, market.open_post.id).status.value == "open"
 
