@@ -49,6 +49,15 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh": "中文", "en": "English"}
     TIMEZONE = "Asia/Shanghai"
+    # e-mail for reminders: off unless ASSIST_SMTP_HOST is set (in development the mail is written to the log)
+    SMTP_HOST = os.environ.get("ASSIST_SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("ASSIST_SMTP_PORT", "587"))
+    SMTP_USER = os.environ.get("ASSIST_SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("ASSIST_SMTP_PASSWORD", "")
+    SMTP_STARTTLS = os.environ.get("ASSIST_SMTP_STARTTLS", "1") != "0"
+    MAIL_FROM = os.environ.get("ASSIST_MAIL_FROM", "assist@localhost")
+    #: the address links in e-mails point at
+    PUBLIC_URL = os.environ.get("ASSIST_PUBLIC_URL", "http://127.0.0.1:5000")
     API_TITLE = "assist API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

@@ -64,9 +64,10 @@ def register_blueprints(app: Flask) -> None:
     from assist.audit.routes import bp as audit_bp
     from assist.auth.routes import bp as auth_bp
     from assist.families.routes import bp as families_bp
+    from assist.inbox.routes import bp as inbox_bp
     from assist.main.routes import bp as main_bp
 
-    for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp):
+    for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp, inbox_bp):
         app.register_blueprint(bp)
     # issue 3 web pages: sponsors, posts, agreements, the sponsor portal
     from assist.agreements.routes import bp as agreements_bp
@@ -76,6 +77,10 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (sponsors_bp, posts_bp, agreements_bp, portal_bp):
         app.register_blueprint(bp)
+    # bulk matching and the sponsors' offers
+    from assist.posts.matching_routes import bp as matching_bp
+
+    app.register_blueprint(matching_bp)
     register_api(app)
 
 

@@ -12,6 +12,9 @@ def init_commands(app) -> None:
     app.cli.add_command(families_group)
     app.cli.add_command(setup_command)
     app.cli.add_command(scheduler_command)
+    from assist.stipends.cli import stipends_group
+
+    app.cli.add_command(stipends_group)
 
 
 @click.command("create-user")

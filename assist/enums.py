@@ -139,6 +139,25 @@ class MatchRunStatus(StrEnum):
     DISCARDED = "discarded"
 
 
+class StipendStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class BatchStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    CLOSED = "closed"
+
+
+class RunStatus(StrEnum):
+    REQUESTED = "requested"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 LABELS: dict[type, dict] = {
     Role: {
         Role.ADMIN: _l("Admin"),
@@ -254,6 +273,22 @@ LABELS: dict[type, dict] = {
         MatchRunStatus.PROPOSED: _l("For review"),
         MatchRunStatus.SENT: _l("Offers sent"),
         MatchRunStatus.DISCARDED: _l("Discarded"),
+    },
+    StipendStatus: {
+        StipendStatus.UNPAID: _l("Unpaid"),
+        StipendStatus.PAID: _l("Paid"),
+        StipendStatus.FAILED: _l("Payment failed"),
+    },
+    BatchStatus: {
+        BatchStatus.DRAFT: _l("Draft"),
+        BatchStatus.APPROVED: _l("Approved for payment"),
+        BatchStatus.CLOSED: _l("Closed"),
+    },
+    RunStatus: {
+        RunStatus.REQUESTED: _l("Requested"),
+        RunStatus.RUNNING: _l("Running"),
+        RunStatus.SUCCEEDED: _l("Succeeded"),
+        RunStatus.FAILED: _l("Failed"),
     },
 }
 

@@ -90,7 +90,19 @@ def init_template_helpers(app) -> None:
             "languages": app.config["LANGUAGES"],
             "can": lambda endpoint, method="GET": permissions.allowed(current_user, endpoint, method),
             "request_path": request.full_path.rstrip("?") if request else "/",
+            "unread_messages": _unread(),
         }
+
+    def _unread() -> int:
+        """Unread messages of the logged-in user, for the badge in the navigation bar (one COUNT per page)."""
+        if not current_user or not current_user.is_authenticated:
+            return 0
+        from assist.inbox.operations import unread_count
+
+        try:
+            return unread_count(current_user)
+        except Exception:  # an error page must still render when the database is what failed
+            return 0
 
 
 ENTITIES = {

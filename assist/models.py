@@ -6,9 +6,12 @@ from assist.assessments.models import Assessment, ColourChange
 from assist.audit.models import AuditEntry
 from assist.auth.models import ApiToken, LoginAttempt, User, user_areas
 from assist.families.models import Family, Income, Member
+from assist.inbox.models import Notification
 from assist.posts.models import MatchRun, Offer, Post, PostEvent
+from assist.schedule.models import JobRun, SchedulerLease
 from assist.settings.models import Setting
 from assist.sponsors.models import Sponsor, sponsor_areas
+from assist.stipends.models import StipendBatch, StipendRecord
 
 __all__ = [
     "Agreement",
@@ -20,14 +23,19 @@ __all__ = [
     "ColourChange",
     "Family",
     "Income",
+    "JobRun",
     "LoginAttempt",
     "MatchRun",
     "Member",
+    "Notification",
     "Offer",
     "Post",
     "PostEvent",
+    "SchedulerLease",
     "Setting",
     "Sponsor",
+    "StipendBatch",
+    "StipendRecord",
     "Suspension",
     "User",
     "sponsor_areas",

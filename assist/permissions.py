@@ -27,6 +27,10 @@ RULES: dict[str, object] = {
     "auth.logout": EVERYONE,
     "main.index": EVERYONE,
     "auth.profile": EVERYONE,
+    "auth.email": EVERYONE,
+    "inbox.index": EVERYONE,
+    "inbox.open_notification": EVERYONE,
+    "inbox.read_all": EVERYONE,
     # families (一户一档)
     "families.index": STAFF,
     "families.new": STAFF,
@@ -88,7 +92,18 @@ RULES: dict[str, object] = {
     "admin.edit_user": ADMIN,
     "admin.areas": ADMIN,
     "admin.settings": ADMIN,
+    "admin.jobs": ADMIN,
+    "admin.run_job": ADMIN,
     "audit.index": ADMIN,
+    # bulk matching (批量匹配) and the sponsors' offers (匹配邀约)
+    "matching.index": ADMIN,
+    "matching.propose": ADMIN,
+    "matching.run": ADMIN,
+    "matching.send": ADMIN,
+    "matching.discard": ADMIN,
+    "matching.offers": frozenset({S}),
+    "matching.accept": frozenset({S}),
+    "matching.decline": frozenset({S}),
     # JSON API
     "api-docs.openapi_json": PUBLIC,
     "api_main.Health": PUBLIC,
@@ -258,3 +273,14 @@ def agreement_scope(user=None):
     if user.role == Role.SPONSOR:
         return Agreement.sponsor_id == user.sponsor_id if user.sponsor_id else False
     return scope_filter(Agreement.area_id, user)
+
+
+def get_offer_or_404(offer_id: int, user=None):
+    """A matching offer for the sponsor it was made to; otherwise 404."""
+    from assist.posts.models import Offer
+
+    user = user or current_user
+    offer = db.session.get(Offer, offer_id)
+    if offer is None or user.role != Role.SPONSOR or offer.sponsor_id != user.sponsor_id:
+        abort(404)
+    return offer

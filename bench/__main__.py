@@ -331,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-repeat", type=int, default=1, help="timed runs of the batch reassessment")
     parser.add_argument("--rebuild", action="store_true", help="build the data again even if it is cached")
     parser.add_argument("--skip-batch", action="store_true", help="time the pages only")
+    parser.add_argument("--only-matching", action="store_true", help="time the market and bulk matching only")
+    parser.add_argument("--matching-repeat", type=int, default=3, help="timed runs of the bulk matching")
     args = parser.parse_args(argv)
 
     from assist import create_app
@@ -341,14 +343,20 @@ def main(argv: list[str] | None = None) -> int:
     params = dataset.Params(families=args.families, seed=args.seed)
     today = dataset.ensure(app, params, rebuild=args.rebuild)
 
+    from bench import matching as matching_bench
+
+    matching_bench.ensure(app)
     raw = Raw(app.config["SQLALCHEMY_DATABASE_URI"])
     info = describe(app, raw)
     print(f"\n{info['engine']} · Python {info['python']} · " + ", ".join(f"{k} {v:,}" for k, v in info["rows"].items()))
     print(f"medians of {args.repeat} runs (pages) and {args.batch_repeat} runs (batch), after warm-up\n")
     # no app context around the requests: each request has its own, as in production
-    cases = [case_list(app, raw, args.repeat), case_search(app, raw, args.repeat)]
-    if not args.skip_batch:
+    cases = [] if args.only_matching else [case_list(app, raw, args.repeat), case_search(app, raw, args.repeat)]
+    if not args.skip_batch and not args.only_matching:
         cases.append(case_batch(app, today, args.batch_repeat))
+    # issue 3: the market and bulk matching
+    cases.append(matching_bench.case_market(app, raw, args.repeat, Case, timed))
+    cases.append(matching_bench.case_matching(app, args.matching_repeat, Case, timed))
     raw.close()
 
     print(table(cases))

@@ -15,6 +15,20 @@ class Job:
 
 JOBS = [
     Job(
+        "stipend-generation",
+        "jobs.tasks:generate_stipends",
+        "cron",
+        {"day": 1, "hour": 2, "minute": 0},
+        "Generate last month's stipend records and catch up any month missed before it",
+    ),
+    Job(
+        "reminders",
+        "jobs.tasks:send_reminders",
+        "cron",
+        {"hour": 8, "minute": 0},
+        "Remind caseworkers of reviews due, everyone of agreements ending in 30 days, sponsors of unpaid stipends",
+    ),
+    Job(
         "database-statistics",
         "jobs.tasks:database_statistics",
         "cron",

@@ -1,6 +1,30 @@
 """Thin job functions: open an app context, call an operation, commit once, return the counts."""
 
 
+def generate_stipends(app) -> dict:
+    from assist.extensions import db
+    from assist.stipends.operations import generate_due
+
+    with app.app_context():
+        results = generate_due()
+        db.session.commit()
+        return {
+            "months": len(results),
+            "created": sum(r.created for r in results),
+            "existing": sum(r.existing for r in results),
+        }
+
+
+def send_reminders(app) -> dict:
+    from assist.extensions import db
+    from assist.inbox.operations import send_reminders as remind
+
+    with app.app_context():
+        counts = remind()
+        db.session.commit()
+        return counts
+
+
 def exit_candidates(app) -> dict:
     from assist.assessments.operations import flag_exit_candidates
     from assist.extensions import db

@@ -198,3 +198,32 @@ def build_market(world: World) -> Market:
     db.session.commit()
     assert db.session.get(Sponsor, org.id).approved
     return Market(org, other_org, other_user, pending_org, claimed, agreement, open_post)
+
+
+# bulk matching ---------------------------------------------------------------------------------------------------------
+
+
+def sent_offer(market: Market, sponsor=None, post=None, days: int = 7):
+    """A sent matching offer of ``post`` (default: the market's claimed post) to ``sponsor`` (default: market.org),
+    in a run of its own (as send_offers leaves it)."""
+    from datetime import timedelta
+
+    from assist.db_types import utcnow
+    from assist.enums import MatchRunStatus, OfferStatus
+    from assist.posts.models import MatchRun, Offer
+
+    run = MatchRun(status=MatchRunStatus.SENT, solver="highs", sent_at=utcnow())
+    db.session.add(run)
+    db.session.flush()
+    offer = Offer(
+        run_id=run.id,
+        post_id=(post or market.claimed_post).id,
+        sponsor_id=(sponsor or market.org).id,
+        status=OfferStatus.SENT,
+        points=4000,
+        reasons=[{"code": "colour", "points": 4000, "params": {"colour": "red"}}],
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.session.add(offer)
+    db.session.commit()
+    return offer

@@ -70,6 +70,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("auth.login", "POST"): row(422, 302, 302, 302, 302, 302),
     ("auth.logout", "POST"): everyone(302),
     ("auth.profile", "GET"): LOGGED_IN,
+    ("auth.email", "POST"): row(302, 302, 302, 302, 302, 302),  # an empty address is valid: saved
+    ("inbox.index", "GET"): LOGGED_IN,
+    ("inbox.open_notification", "POST"): row(302, 404, 404, 404, 404, 404),
+    ("inbox.read_all", "POST"): row(302, 302, 302, 302, 302, 302),
     ("auth.profile", "POST"): row(302, 422, 422, 422, 422, 422),
     # families
     ("families.index", "GET"): STAFF,
@@ -149,7 +153,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("admin.areas", "POST"): ADMIN_422,
     ("admin.settings", "GET"): ADMIN,
     ("admin.settings", "POST"): ADMIN_422,
+    ("admin.jobs", "GET"): ADMIN,
+    ("admin.run_job", "POST"): row(302, 302, 403, 403, 403, 403),  # requested, back to the jobs page
     ("audit.index", "GET"): ADMIN,
+    # bulk matching (the matrix's run is sent already: send and discard answer with a message) and offers (the
+    # sponsor's offer is of a post claimed meanwhile: accepting it is refused with a message)
+    ("matching.index", "GET"): ADMIN,
+    ("matching.propose", "POST"): row(302, 302, 403, 403, 403, 403),
+    ("matching.run", "GET"): ADMIN,
+    ("matching.send", "POST"): row(302, 302, 403, 403, 403, 403),
+    ("matching.discard", "POST"): row(302, 302, 403, 403, 403, 403),
+    ("matching.offers", "GET"): row(302, 403, 403, 403, 200, 403),
+    ("matching.accept", "POST"): row(302, 403, 403, 403, 302, 403, sponsor_out=404),
+    ("matching.decline", "POST"): row(302, 403, 403, 403, 422, 403, sponsor_out=404),
     # JSON API
     ("api-docs.openapi_json", "GET"): everyone(200),
     ("api_main.Health", "GET"): everyone(200),
@@ -244,12 +260,17 @@ def test_permission_matrix(app, world, role):
         "assessment_id": latest.id,
         "user_id": world.cw_a.id,
         "code": "zh",
+        "job_id": "database-statistics",
+        "notification_id": 10**6,  # nobody's: a message of someone else answers 404 too
         # family_a's post, claimed by the sponsor's organisation, and its draft agreement
         "post_id": market.claimed_post.id,
         "agreement_id": market.agreement.id,
         "sponsor_id": market.org.id,
         # an open post in town B (the market's)
         "open_post_id": market.open_post.id,
+        # bulk matching: a sent offer to the sponsor's organisation, and its run
+        "offer_id": (offer := factories.sent_offer(market)).id,
+        "run_id": offer.run_id,
     }
 
     urls = {(rule.endpoint, method): _url(app, rule, ids) for rule, method in _rules(app)}

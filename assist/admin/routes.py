@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,6 +14,8 @@ from assist.auth.models import User
 from assist.errors import DomainError
 from assist.extensions import db
 from assist.forms import apply_errors
+from assist.schedule import operations as schedule
+from assist.schedule.models import JobRun
 from assist.settings.operations import FACTORS, get_settings, update_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -173,3 +176,63 @@ def settings():
             return redirect(url_for("admin.settings"))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/settings.html", form=form, factors=FACTORS), status
+
+
+JOB_TITLES = {
+    "stipend-generation": _l("Monthly stipend generation"),
+    "reminders": _l("Reminders"),
+    "database-statistics": _l("Database statistics"),
+    "exit-candidates": _l("Exit candidates"),
+    "claim-expiry": _l("Expiry of unsigned claims"),
+    "agreement-dates": _l("Agreement start and end dates"),
+}
+
+
+def describe_schedule(job) -> str:
+    """A job's calendar in words, in the page's language (Asia/Shanghai time)."""
+    args = job.args
+    at = f"{args.get('hour', 0):02d}:{args.get('minute', 0):02d}"
+    if job.trigger == "cron" and "day" in args:
+        return _("Monthly on day %(day)s at %(at)s", day=args["day"], at=at)
+    if job.trigger == "cron" and "day_of_week" in args:
+        return _("Weekly (%(days)s) at %(at)s", days=args["day_of_week"], at=at)
+    if job.trigger == "cron":
+        return _("Daily at %(at)s", at=at)
+    if job.trigger == "interval":
+        return _("Every %(n)s minutes", n=args.get("minutes", 0))
+    return job.trigger
+
+
+@bp.route("/jobs")
+def jobs():
+    from jobs import JOBS
+
+    page = request.args.get("page", 1, type=int)
+    latest = schedule.last_runs([job.id for job in JOBS])
+    runs = db.paginate(
+        select(JobRun).order_by(JobRun.requested_at.desc(), JobRun.id.desc()),
+        page=max(1, min(page, 100_000)),
+        per_page=30,
+        error_out=False,
+    )
+    titles = {job.id: str(JOB_TITLES.get(job.id, job.id)) for job in JOBS}
+    return render_template(
+        "admin/jobs.html", jobs=JOBS, latest=latest, runs=runs, titles=titles, describe=describe_schedule
+    )
+
+
+@bp.route("/jobs/<job_id>/run", methods=["POST"])
+def run_job(job_id: str):
+    from jobs import JOBS
+
+    try:
+        schedule.request_run(current_user, job_id, {job.id for job in JOBS})
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 422:
+            abort(404)
+        flash(exc.message, "warning")
+    else:
+        db.session.commit()
+        flash(_("The job will run within a few seconds (the scheduler process picks it up)."), "success")
+    return redirect(url_for("admin.jobs"))

@@ -20,6 +20,10 @@ class PasswordForm(FlaskForm):
     )
 
 
+class EmailForm(FlaskForm):
+    email = StringField(_l("E-mail for reminders"), validators=[Optional(), Length(max=120)])
+
+
 class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=60)])
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=60), no_control_chars])

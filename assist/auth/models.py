@@ -27,6 +27,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)
     display_name: Mapped[str] = mapped_column(String(60), default="")
+    #: where reminders are e-mailed when SMTP is configured (optional)
+    email: Mapped[str] = mapped_column(String(120), default="", server_default="")
     #: argon2id hash
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role))

@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -114,8 +115,11 @@ def _areas_by_code(codes: list[str]) -> list[Area]:
     return areas
 
 
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{1,20}$")
+
+
 def _user_snapshot(user: User) -> dict:
-    snap = audit.snapshot(user, ("username", "display_name", "role", "active", "sponsor_id"))
+    snap = audit.snapshot(user, ("username", "display_name", "email", "role", "active", "sponsor_id"))
     snap["area_codes"] = [a.code for a in user.areas]
     return snap
 
@@ -177,6 +181,7 @@ def update_user(
     active: bool | None = None,
     area_codes: list[str] | None = None,
     password: str | None = None,
+    email: str | None = None,
 ) -> User:
     """Change an account (audited); the admin cannot lock themselves out."""
     before = _user_snapshot(user)
@@ -194,6 +199,12 @@ def update_user(
         user.password_hash = hash_password(password)
     if display_name is not None:
         user.display_name = display_name[:60]
+    if email is not None:
+        email = email.strip()
+        if email and (len(email) > 120 or not EMAIL.match(email)):
+            message = str(_l("Enter an e-mail address."))
+            raise ValidationFailed(message, {"email": message})
+        user.email = email
     if role is not None:
         user.role = role
     if active is not None:

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from assist.auth import operations
-from assist.auth.forms import LoginForm, PasswordForm
+from assist.auth.forms import EmailForm, LoginForm, PasswordForm
 from assist.errors import DomainError
 from assist.extensions import db
 from assist.forms import apply_errors
@@ -73,4 +73,21 @@ def profile():
                 flash(_("Password changed."), "success")
                 return redirect(url_for("auth.profile"))
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/profile.html", form=form), status
+    return render_template("auth/profile.html", form=form, email_form=EmailForm(obj=current_user)), status
+
+
+@bp.route("/profile/email", methods=["POST"])
+def email():
+    """Where reminders are e-mailed (when the union has configured SMTP)."""
+    email_form = EmailForm()
+    if email_form.validate_on_submit():
+        try:
+            operations.update_user(current_user, current_user, email=email_form.email.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(email_form, exc)
+        else:
+            db.session.commit()
+            flash(_("E-mail address saved."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=PasswordForm(formdata=None), email_form=email_form), 422

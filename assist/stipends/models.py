@@ -1,0 +1,74 @@
+"""Monthly stipends (每月帮扶待遇): one record per agreement and month, grouped into the month's batch."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from assist.agreements.models import Agreement
+from assist.db_types import UTCDateTime, utcnow
+from assist.enums import BatchStatus, Colour, StipendStatus, enum_type
+from assist.extensions import db
+
+
+class StipendBatch(db.Model):
+    """A month's records: draft → approved by the admin (frozen) → closed when every record is settled."""
+
+    __tablename__ = "stipend_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: YYYY-MM
+    month: Mapped[str] = mapped_column(String(7), unique=True)
+    status: Mapped[BatchStatus] = mapped_column(enum_type(BatchStatus), default=BatchStatus.DRAFT)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def frozen(self) -> bool:
+        return self.status != BatchStatus.DRAFT
+
+
+class StipendRecord(db.Model):
+    """What one agreement earns in one month, prorated by the days it was active (in arrears)."""
+
+    __tablename__ = "stipend_records"
+    __table_args__ = (
+        # exactly once by construction: one record per agreement and month
+        UniqueConstraint("agreement_id", "month", name="uq_stipend_records_agreement_month"),
+        Index("ix_stipend_records_month_sponsor", "month", "sponsor_id", "status"),
+        Index("ix_stipend_records_month_area", "month", "area_id"),
+        Index("ix_stipend_records_sponsor_status", "sponsor_id", "status", "month"),
+        CheckConstraint("days >= 1 AND days <= days_in_month", name="days_in_range"),
+        CheckConstraint("days_in_month BETWEEN 28 AND 31", name="days_in_month_range"),
+        CheckConstraint("amount_fen >= 0 AND amount_fen <= monthly_amount_fen", name="amount_in_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"))
+    #: YYYY-MM, the month worked (paid in arrears the month after)
+    month: Mapped[str] = mapped_column(String(7))
+    # copied from the agreement and family when generated, so reports and scope need no join and a frozen batch
+    # never changes when the agreement is edited later
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    family_id: Mapped[int] = mapped_column(ForeignKey("families.id"))
+    colour: Mapped[Colour | None] = mapped_column(enum_type(Colour))
+    #: days the agreement was active in the month (suspensions excluded) and the month's length
+    days: Mapped[int] = mapped_column()
+    days_in_month: Mapped[int] = mapped_column()
+    monthly_amount_fen: Mapped[int] = mapped_column()
+    #: monthly amount × days / days in month, rounded half up to the fen
+    amount_fen: Mapped[int] = mapped_column()
+    status: Mapped[StipendStatus] = mapped_column(enum_type(StipendStatus), default=StipendStatus.UNPAID)
+    paid_on: Mapped[date | None] = mapped_column()
+    #: the bank transfer's reference
+    reference: Mapped[str] = mapped_column(String(60), default="")
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agreement: Mapped[Agreement] = relationship()

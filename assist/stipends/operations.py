@@ -1,0 +1,197 @@
+"""Generating a month's stipends exactly once (每月帮扶待遇), and catching up missed months.
+
+Exactly once by construction: a unique key on (agreement, month) and inserts that skip existing rows, so two runs at
+once, or a run killed midway and run again, leave one record per agreement and month. The rows are computed from one
+query of the month's agreements and one of their suspensions, and written set-based.
+"""
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from assist import audit
+from assist.agreements.models import Agreement, Suspension
+from assist.db_types import local_today, utcnow
+from assist.enums import AgreementStatus, BatchStatus, StipendStatus
+from assist.errors import ValidationFailed
+from assist.extensions import db
+from assist.families.models import Family
+from assist.families.operations import MONTH
+from assist.stipends.models import StipendBatch, StipendRecord
+
+#: agreements that count: signed ones, whether in force now or ended since (drafts and cancelled ones never pay)
+PAYING = (AgreementStatus.SIGNED, AgreementStatus.ACTIVE, AgreementStatus.ENDED)
+CHUNK = 5000
+
+
+def parse_month(month: str) -> tuple[date, date]:
+    """First and last day of ``YYYY-MM`` (ValidationFailed otherwise)."""
+    if not isinstance(month, str) or not MONTH.match(month):
+        message = str(_l("Enter a month as YYYY-MM."))
+        raise ValidationFailed(message, {"month": message})
+    year, number = int(month[:4]), int(month[5:])
+    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def prorate(monthly_fen: int, days: int, days_in_month: int) -> int:
+    """monthly × days / days in month, rounded half up to the fen, in integers only."""
+    return (2 * monthly_fen * days + days_in_month) // (2 * days_in_month)
+
+
+def active_days(first: date, last: date, start_on: date, last_day: date, suspended: list[tuple[date, date]]) -> int:
+    """Days of [first, last] within [start_on, last_day] and outside every suspension (which may overlap)."""
+    low, high = max(first, start_on), min(last, last_day)
+    if high < low:
+        return 0
+    days = (high - low).days + 1
+    covered = 0
+    cursor = low
+    for s_start, s_end in sorted(suspended):
+        s_start, s_end = max(s_start, cursor), min(s_end, high)
+        if s_end >= s_start:
+            covered += (s_end - s_start).days + 1
+            cursor = s_end + timedelta(days=1)
+    return days - covered
+
+
+@dataclass
+class Generated:
+    month: str
+    created: int
+    existing: int
+    frozen: bool = False
+
+
+def _insert(rows: list[dict]) -> int:
+    """Insert the rows that do not exist yet; the number inserted (the database decides, not a prior read)."""
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    factory = pg_insert if dialect == "postgresql" else sqlite_insert
+    created = 0
+    for start in range(0, len(rows), CHUNK):
+        stmt = (
+            factory(StipendRecord)
+            .on_conflict_do_nothing(index_elements=["agreement_id", "month"])
+            .returning(StipendRecord.id)
+        )
+        created += len(db.session.execute(stmt, rows[start : start + CHUNK]).all())
+    return created
+
+
+def _ensure_batch(month: str) -> StipendBatch:
+    dialect = db.session.get_bind().dialect.name
+    factory = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        factory(StipendBatch)
+        .values(month=month, status=BatchStatus.DRAFT, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["month"])
+    )
+    return db.session.scalar(select(StipendBatch).where(StipendBatch.month == month))
+
+
+def generate_month(month: str, actor=None, today: date | None = None) -> Generated:
+    """One stipend record per agreement active in ``month`` (days active, amount prorated); existing ones kept.
+
+    Only a finished month is generated (stipends are paid in arrears), and a batch the admin approved is frozen.
+    """
+    first, last = parse_month(month)
+    today = today or local_today()
+    if last >= today:
+        message = str(_l("Stipends are generated for a month once it has ended."))
+        raise ValidationFailed(message, {"month": message})
+    batch = _ensure_batch(month)
+    last_day = func.coalesce(Agreement.terminated_on, Agreement.end_on)
+    overlapping = and_(
+        Agreement.status.in_(PAYING),
+        Agreement.signed_on.is_not(None),
+        Agreement.start_on <= last,
+        last_day >= first,
+    )
+    existing_ids = set(db.session.scalars(select(StipendRecord.agreement_id).where(StipendRecord.month == month)))
+    if batch.frozen:
+        return Generated(month, 0, len(existing_ids), frozen=True)
+    agreements = db.session.execute(
+        select(
+            Agreement.id,
+            Agreement.sponsor_id,
+            Agreement.area_id,
+            Agreement.family_id,
+            Agreement.start_on,
+            last_day.label("last_day"),
+            Agreement.monthly_amount_fen,
+            Family.colour,
+        )
+        .join(Family, Family.id == Agreement.family_id)
+        .where(overlapping)
+        .order_by(Agreement.id)
+    ).all()
+    suspensions: dict[int, list[tuple[date, date]]] = {}
+    for agreement_id, s_start, s_end in db.session.execute(
+        select(Suspension.agreement_id, Suspension.start_on, Suspension.end_on)
+        .join(Agreement, Agreement.id == Suspension.agreement_id)
+        .where(overlapping, Suspension.start_on <= last, func.coalesce(Suspension.end_on, last) >= first)
+    ):
+        suspensions.setdefault(agreement_id, []).append((s_start, s_end or last))
+    days_in_month = last.day
+    now = utcnow()
+    rows = []
+    for a in agreements:
+        if a.id in existing_ids:
+            continue
+        days = active_days(first, last, a.start_on, a.last_day, suspensions.get(a.id, []))
+        if days <= 0:
+            continue  # suspended all month: nothing accrues, nothing to pay
+        rows.append(
+            {
+                "agreement_id": a.id,
+                "month": month,
+                "sponsor_id": a.sponsor_id,
+                "area_id": a.area_id,
+                "family_id": a.family_id,
+                "colour": a.colour.value if a.colour else None,
+                "days": days,
+                "days_in_month": days_in_month,
+                "monthly_amount_fen": a.monthly_amount_fen,
+                "amount_fen": prorate(a.monthly_amount_fen, days, days_in_month),
+                "status": StipendStatus.UNPAID.value,
+                "reference": "",
+                "created_at": now,
+            }
+        )
+    created = _insert(rows)
+    if created:
+        audit.record(actor, "generate", "stipend_batch", month, after={"created": created}, summary=month)
+    db.session.flush()
+    return Generated(month, created, len(existing_ids) + len(rows) - created)
+
+
+def missing_months(today: date | None = None) -> list[str]:
+    """Every finished month from the first paying agreement's start up to last month (the catch-up range)."""
+    today = today or local_today()
+    first = db.session.scalar(
+        select(func.min(Agreement.start_on)).where(Agreement.status.in_(PAYING), Agreement.signed_on.is_not(None))
+    )
+    if first is None:
+        return []
+    months = []
+    cursor = date(first.year, first.month, 1)
+    end = date(today.year, today.month, 1)
+    while cursor < end:
+        months.append(month_of(cursor))
+        cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+    return months
+
+
+def generate_due(actor=None, today: date | None = None) -> list[Generated]:
+    """Generate last month and catch up any month missed before it (safe to run any number of times)."""
+    return [generate_month(month, actor, today) for month in missing_months(today)]
