@@ -69,6 +69,14 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp, inbox_bp):
         app.register_blueprint(bp)
+    # issue 3 web pages: sponsors, posts, agreements, the sponsor portal
+    from assist.agreements.routes import bp as agreements_bp
+    from assist.portal.routes import bp as portal_bp
+    from assist.posts.routes import bp as posts_bp
+    from assist.sponsors.routes import bp as sponsors_bp
+
+    for bp in (sponsors_bp, posts_bp, agreements_bp, portal_bp):
+        app.register_blueprint(bp)
     # bulk matching and the sponsors' offers
     from assist.posts.matching_routes import bp as matching_bp
 

@@ -45,6 +45,8 @@ TABLES = (
     "assessments",
     "colour_changes",
 )
+# issue 3 web pages: sponsors and posts
+TABLES = (*TABLES, "sponsors", "sponsor_areas", "posts", "post_events")
 HUGE_INT = 2**63
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 NEXT_YEAR_MONTH = f"{date.today().year + 1}-01"
@@ -210,6 +212,11 @@ def _settings_base(ids: dict) -> dict:
     }
     values.update({f"review_{c}": str(d) for c, d in DEFAULTS["review_days"].items()})
     values.update({f"weight_{n}": str(DEFAULTS["weights"][n]) for n in FACTORS})
+    # virtual posts (issue 3)
+    values.update({k: f"{DEFAULTS[k] / 100:.2f}" for k in ("post_amount_min_fen", "post_amount_default_fen")})
+    values["post_amount_max_fen"] = "2500"
+    values.update({k: str(DEFAULTS[k]) for k in ("post_term_months", "family_post_limit", "claim_days", "offer_days")})
+    values["union_name"] = DEFAULTS["union_name"]
     return values
 
 
@@ -223,6 +230,13 @@ def _settings_bad(ids: dict) -> dict:
     }
     bad.update({f"review_{c}": int_bad(1, 730) for c in ("red", "yellow", "green")})
     bad.update({f"weight_{n}": int_bad(0, 100) for n in FACTORS})
+    # virtual posts (issue 3)
+    bad["post_amount_min_fen"] = st.one_of(YUAN_BAD, one_of("", "0", "100000.01"))
+    bad["post_amount_default_fen"] = st.one_of(YUAN_BAD, one_of("", "0", "2600", "50"))
+    bad["post_amount_max_fen"] = st.one_of(YUAN_BAD, one_of("", "0", "100000.01"))
+    bad.update({"post_term_months": int_bad(1, 60), "family_post_limit": int_bad(1, 10)})
+    bad.update({"claim_days": int_bad(1, 90), "offer_days": int_bad(1, 90)})
+    bad["union_name"] = text_bad(60, required=True) | one_of("工")
     return bad
 
 
@@ -359,6 +373,59 @@ PAGE_FORMS = [
         },
     ),
     PageForm("settings", "admin", "/admin/settings", _settings_base, _settings_bad),
+    # issue 3 web pages: sponsor self-registration, a new virtual post
+    PageForm(
+        "sponsor_register",
+        None,
+        "/sponsors/register",
+        lambda ids: {
+            "name": "平湖模糊测试有限公司",
+            "credit_code": factories.credit_code(9_999),
+            "contact_name": "周经理",
+            "phone": "0573-85111111",
+            "email": "csr@example.com",
+            "address": "平湖市新华路1号",
+            "areas": ["330482001"],
+            "pledge_posts": "3",
+            "pledge_budget_fen": "1,500",
+            "username": "fuzz.sponsor",
+            "password": "a long enough password",
+        },
+        lambda ids: {
+            "name": text_bad(100, required=True),
+            "credit_code": st.one_of(
+                one_of("", "123", factories.credit_code(9_999)[:17] + "0", "X" * 19, "９１３３０４８２"), NUL
+            ),
+            "contact_name": text_bad(40, required=True),
+            "phone": st.one_of(one_of("", "abc", "1234", "1" * 21), NUL),
+            "email": st.one_of(one_of("no-at-sign", "a@b", "a b@c.d"), huge(120), NUL),
+            "address": text_bad(200),
+            "areas": one_of(["nope"], ["330482001", "nope"]),
+            "pledge_posts": int_bad(0, 1000),
+            "pledge_budget_fen": st.one_of(YUAN_BAD, one_of("", "10000000.01")),
+            "username": st.one_of(one_of("", "has space", "a/b", "admin"), huge(60), NUL),
+            "password": st.one_of(one_of("", "short"), huge(256), NUL),
+        },
+    ),
+    PageForm(
+        "post_new",
+        "cw_a",
+        "/posts/new/{family_id}/{member_id}",
+        lambda ids: {
+            "title": "社区电话巡访员",
+            "duties": "每周电话联系独居老人\r\n记录情况",
+            "hours_per_month": "20",
+            "monthly_amount_fen": "500",
+            "term_months": "12",
+        },
+        lambda ids: {
+            "title": text_bad(100, required=True),
+            "duties": text_bad(2000, controls=False),
+            "hours_per_month": int_bad(1, 200),
+            "monthly_amount_fen": st.one_of(YUAN_BAD, one_of("", "99.99", "3000.01")),
+            "term_months": int_bad(1, 60),
+        },
+    ),
     PageForm(
         "login",
         None,
@@ -629,6 +696,11 @@ class Caller:
 def ids(world) -> dict:
     areas = {a.code: a.id for a in db.session.scalars(select(Area))}
     spouse = next(m for m in world.family_a.members if m.relation != Relation.SELF)
+    # issue 3: the spouse lost part of her work ability, so a virtual post can be set up for her
+    from assist.families.operations import update_member
+
+    update_member(world.cw_a, spouse, {"work_ability": "partial"})
+    db.session.commit()
     return {
         "family_id": world.family_a.id,
         "member_id": spouse.id,

@@ -99,6 +99,52 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("assessments.new", "GET"): RECORD,
     ("assessments.new", "POST"): RECORD_422,
     ("assessments.view", "GET"): RECORD,
+    # issue 3 web pages: sponsors, posts, agreements, the sponsor portal
+    ("sponsors.register", "GET"): everyone(200),
+    ("sponsors.register", "POST"): everyone(422),
+    ("sponsors.registered", "GET"): everyone(200),
+    ("sponsors.index", "GET"): ADMIN,
+    ("sponsors.view", "GET"): ADMIN,
+    ("sponsors.approve", "POST"): row(302, 302, 403, 403, 403, 403),  # already approved: a message, no change
+    ("sponsors.reject", "POST"): ADMIN_422,
+    ("sponsors.suspend", "POST"): ADMIN_422,
+    ("sponsors.edit", "GET"): row(302, 200, 403, 403, 200, 403, 404),
+    ("sponsors.edit", "POST"): row(302, 422, 403, 403, 422, 403, 404),
+    ("sponsors.add_user", "POST"): row(302, 422, 403, 403, 422, 403, 404),
+    ("sponsors.mine", "GET"): row(302, 403, 403, 403, 302, 403),
+    ("posts.index", "GET"): STAFF,
+    ("posts.new", "GET"): RECORD,
+    ("posts.new", "POST"): RECORD_422,
+    ("posts.view", "GET"): RECORD,
+    ("posts.edit", "GET"): RECORD,
+    ("posts.edit", "POST"): RECORD_422,
+    ("posts.publish", "POST"): RECORD_302,  # a claimed post cannot be published: a message, no change
+    ("posts.unpublish", "POST"): RECORD_302,
+    ("posts.cancel", "POST"): RECORD_422,
+    ("posts.release", "POST"): RECORD_422,
+    ("posts.suspend", "POST"): RECORD_422,
+    ("posts.resume", "POST"): RECORD_422,
+    ("agreements.index", "GET"): STAFF,
+    ("agreements.new", "GET"): RECORD,
+    ("agreements.new", "POST"): RECORD_422,
+    ("agreements.view", "GET"): RECORD,
+    ("agreements.edit", "GET"): RECORD,
+    ("agreements.edit", "POST"): RECORD_422,
+    ("agreements.sign", "POST"): RECORD_422,
+    ("agreements.scan", "GET"): row(302, 404, 404, 404, 403, 403),  # a draft has no scan yet
+    ("agreements.pdf", "GET"): row(302, 200, 200, 404, 200, 403, 404),
+    ("agreements.renew", "POST"): RECORD_302,  # a draft cannot be renewed: a message, no change
+    ("agreements.terminate", "POST"): RECORD_422,
+    ("agreements.cancel", "POST"): RECORD_302,  # cancels the draft: done last
+    ("agreements.paper", "GET"): RECORD,
+    ("agreements.paper", "POST"): RECORD_422,
+    ("portal.market", "GET"): row(302, 403, 403, 403, 200, 403),
+    ("portal.market_post", "GET"): row(302, 403, 403, 403, 200, 403),
+    ("portal.claim", "POST"): row(302, 403, 403, 403, 302, 403),  # claims the open post: done last
+    ("portal.claims", "GET"): row(302, 403, 403, 403, 200, 403),
+    ("portal.withdraw", "POST"): row(302, 403, 403, 403, 302, 403, 404),  # withdraws the claim: done last
+    ("portal.agreements", "GET"): row(302, 403, 403, 403, 200, 403),
+    ("portal.agreement", "GET"): row(302, 403, 403, 403, 200, 403, 404),
     # administration
     ("admin.users", "GET"): ADMIN,
     ("admin.new_user", "GET"): ADMIN,
@@ -185,11 +231,18 @@ ID_OVERRIDES: dict[str, dict[str, str]] = {
     # issue 3, the API part
     "api_posts.ClaimPost": {"post_id": "open_post_id"},
     "api_posts.WithdrawClaim": {"post_id": "open_post_id"},
+    # issue 3 web pages: the market shows and claims the open post
+    "portal.market_post": {"post_id": "open_post_id"},
+    "portal.claim": {"post_id": "open_post_id"},
 }
 #: done last, in this order: they end the session or change what later requests would see
 LAST = (
     "families.remove_member",
     "families.confirm_exit",
+    # issue 3 web pages: these change the market's records, still before the session ends
+    "agreements.cancel",
+    "portal.withdraw",
+    "portal.claim",
     "auth.login",
     "auth.logout",
     # issue 3, the API part: the sponsor's claim of the open post (made through the API before) goes back

@@ -35,6 +35,19 @@ class SettingsForm(FlaskForm):
     review_red = _int(_l("Review red families every (days)"), 1, 730)
     review_yellow = _int(_l("Review yellow families every (days)"), 1, 730)
     review_green = _int(_l("Review green families every (days)"), 1, 730)
+    # virtual posts (虚拟岗位)
+    post_amount_min_fen = YuanField(_l("Lowest monthly stipend (yuan)"), validators=[DataRequired()], max_yuan=100_000)
+    post_amount_default_fen = YuanField(
+        _l("Default monthly stipend (yuan)"), validators=[DataRequired()], max_yuan=100_000
+    )
+    post_amount_max_fen = YuanField(_l("Highest monthly stipend (yuan)"), validators=[DataRequired()], max_yuan=100_000)
+    post_term_months = _int(_l("Default term (months)"), 1, 60)
+    family_post_limit = _int(_l("Posts a family may hold at once"), 1, 10)
+    claim_days = _int(_l("Days a claim stays reserved"), 1, 90)
+    offer_days = _int(_l("Days an offer stays open"), 1, 90)
+    union_name = StringField(
+        _l("Union (丙方 on agreements)"), validators=[DataRequired(), Length(min=2, max=60), no_control_chars]
+    )
 
 
 for _name in FACTORS:

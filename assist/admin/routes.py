@@ -118,6 +118,19 @@ def areas_page():
 bp.add_url_rule("/areas", endpoint="areas", view_func=areas_page, methods=["GET", "POST"])
 
 
+#: the virtual-post settings on the same page
+POST_SETTINGS = (
+    "post_amount_min_fen",
+    "post_amount_default_fen",
+    "post_amount_max_fen",
+    "post_term_months",
+    "family_post_limit",
+    "claim_days",
+    "offer_days",
+    "union_name",
+)
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
     current = get_settings()
@@ -131,6 +144,7 @@ def settings():
             "hard_trigger_accident",
             "accident_months",
             "exit_months",
+            *POST_SETTINGS,
         ):
             getattr(form, key).data = current[key]
         for colour in ("red", "yellow", "green"):
@@ -148,7 +162,9 @@ def settings():
             "exit_months": form.exit_months.data,
             "review_days": {c: getattr(form, f"review_{c}").data for c in ("red", "yellow", "green")},
             "weights": {name: getattr(form, f"weight_{name}").data for name in FACTORS},
+            **{key: getattr(form, key).data for key in POST_SETTINGS},
         }
+        values["union_name"] = values["union_name"].strip()
         try:
             update_settings(current_user, values)
         except DomainError as exc:

@@ -96,6 +96,9 @@ def _render_view(family: Family, revealed: dict[int, str] | None = None, status:
         db.session.scalars(select(Income).where(Income.family_id == family.id).order_by(Income.month.desc()).limit(12))
     )
     history = assessments.colour_history(family)
+    from assist.posts.models import Post
+
+    family_posts = list(db.session.scalars(select(Post).where(Post.family_id == family.id).order_by(Post.id.desc())))
     return (
         render_template(
             "families/view.html",
@@ -103,6 +106,7 @@ def _render_view(family: Family, revealed: dict[int, str] | None = None, status:
             latest=latest,
             incomes=incomes,
             history=history,
+            posts=family_posts,
             revealed=revealed or {},
             income_form=forms.get("income_form") or IncomeForm(formdata=None),
             confirm_form=ConfirmForm(),

@@ -30,6 +30,8 @@ class MarketFilters:
     max_amount_fen: int | None = None
     within_budget: bool = False
     preferred_only: bool = False
+    #: one post only (its detail page in the market)
+    post_id: int | None = None
 
 
 def preferred_area_ids(sponsor: Sponsor) -> list[int]:
@@ -81,6 +83,8 @@ def market_query(sponsor: Sponsor, filters: MarketFilters | None = None) -> tupl
         stmt = stmt.where(in_budget)
     if filters.preferred_only:
         stmt = stmt.where(in_preferred)
+    if filters.post_id is not None:
+        stmt = stmt.where(Post.id == filters.post_id)
     stmt = stmt.order_by(
         Post.colour_rank,
         case((in_preferred, 0), else_=1),

@@ -25,6 +25,15 @@ def _settings_form(token, **changes):
         "review_yellow": "90",
         "review_green": "180",
         **{f"weight_{name}": str(DEFAULTS["weights"][name]) for name in FACTORS},
+        # virtual posts (issue 3)
+        "post_amount_min_fen": "100.00",
+        "post_amount_default_fen": "500.00",
+        "post_amount_max_fen": "3000.00",
+        "post_term_months": "12",
+        "family_post_limit": "1",
+        "claim_days": "14",
+        "offer_days": "7",
+        "union_name": "平湖市总工会",
     }
     data.update(changes)
     return data
@@ -52,6 +61,19 @@ def test_inconsistent_settings_are_refused_beside_the_field(client, auth, world)
     response = client.post("/admin/settings", data=_settings_form(token, weight_income="150", min_living_line_fen="abc"))
     assert response.status_code == 422
     assert get_settings()["yellow_threshold"] == 30 and get_settings()["weights"]["income"] == 30
+
+
+def test_post_settings_are_shown_saved_and_checked_beside_the_field(client, auth, world):
+    auth.login("admin")
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert 'value="500.00"' in page and 'value="平湖市总工会"' in page
+    token = csrf_token(client, "/admin/settings")
+    bad = client.post("/admin/settings", data=_settings_form(token, post_amount_default_fen="3500"))
+    assert bad.status_code == 422 and "error-post_amount_default_fen" in bad.get_data(as_text=True)
+    assert get_settings()["post_amount_default_fen"] == 50_000
+    ok = client.post("/admin/settings", data=_settings_form(token, claim_days="10", union_name=" 嘉兴市总工会 "))
+    assert ok.status_code == 302
+    assert get_settings()["claim_days"] == 10 and get_settings()["union_name"] == "嘉兴市总工会"
 
 
 def test_areas_page_adds_to_the_tree(client, auth, world):

@@ -1,0 +1,1 @@
+"""The sponsor portal (爱心单位): the market, its claims and its agreements."""
