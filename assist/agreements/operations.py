@@ -37,6 +37,7 @@ TRANSITIONS: dict[str, tuple[frozenset[AgreementStatus], AgreementStatus]] = {
     "activate": (frozenset({SIGNED}), ACTIVE),  # the start date arrived
     "end": (frozenset({SIGNED, ACTIVE}), ENDED),  # the last day passed (end date or termination date)
     "cancel": (frozenset({DRAFT}), CANCELLED),
+    "void": (frozenset({SIGNED}), CANCELLED),  # a signed renewal that can never start: its predecessor was terminated
 }
 AGREEMENT_FIELDS = ("start_on", "end_on", "monthly_amount_fen", "duties", "hours_per_month")
 IN_FORCE = (SIGNED, ACTIVE)
@@ -402,11 +403,11 @@ def terminate_agreement(actor, agreement: Agreement, end_on, reason, today: date
         family_id=agreement.family_id,
         summary=agreement.number,
     )
-    # a renewal waiting to follow is cancelled with it
-    for draft in db.session.scalars(
-        select(Agreement).where(Agreement.previous_id == agreement.id, Agreement.status == DRAFT)
+    # a renewal waiting to follow is cancelled with it (drafted) or voided (signed: it can never start now)
+    for renewal in db.session.scalars(
+        select(Agreement).where(Agreement.previous_id == agreement.id, Agreement.status.in_([DRAFT, SIGNED]))
     ):
-        _move(actor, draft, "cancel")
+        _move(actor, renewal, "cancel" if renewal.status == DRAFT else "void")
     advance(today, agreement_ids=[agreement.id], actor=actor)
     return agreement
 
