@@ -58,7 +58,10 @@ def violations(today: date, post_ids: list[int] | None = None, now: datetime | N
                 found.append(f"{where}: an unsigned claim without an expiry")
             if now is not None and post.claim_expires_at is not None and post.claim_expires_at <= now:
                 found.append(f"{where}: the claim has expired")
-            if any(a.status == AgreementStatus.ACTIVE for a in mine) or len(pending) > 1:
+            # one agreement waiting to start (with, perhaps, its renewal already drafted), none running yet
+            chained = {a.id for a in pending}
+            roots = [a for a in pending if a.previous_id not in chained]
+            if any(a.status == AgreementStatus.ACTIVE for a in mine) or len(roots) > 1:
                 found.append(f"{where}: agreements {[a.status.value for a in pending]} for a claim")
         if status in (PostStatus.ACTIVE, PostStatus.SUSPENDED):
             if len(covering) != 1:
