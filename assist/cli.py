@@ -12,6 +12,9 @@ def init_commands(app) -> None:
     app.cli.add_command(families_group)
     app.cli.add_command(setup_command)
     app.cli.add_command(scheduler_command)
+    # posts and agreements (issue 3, demo/CLI/jobs part)
+    app.cli.add_command(posts_group)
+    app.cli.add_command(agreements_group)
     from assist.stipends.cli import stipends_group
 
     app.cli.add_command(stipends_group)
@@ -147,6 +150,44 @@ def scheduler_command():
     from jobs.runner import run_forever
 
     run_forever()
+
+
+# posts and agreements (issue 3, demo/CLI/jobs part) -----------------------------------------------------------------
+
+
+@click.group("posts")
+def posts_group():
+    """Virtual posts (虚拟岗位)."""
+
+
+@posts_group.command("expire-claims")
+@with_appcontext
+def expire_claims_command():
+    """Return unsigned claims past their reservation to the market (and lapse unanswered offers)."""
+    from assist.extensions import db
+    from assist.posts.operations import expire_claims
+
+    n = expire_claims()
+    db.session.commit()
+    click.echo(f"expired {n}")
+
+
+@click.group("agreements")
+def agreements_group():
+    """Three-party agreements (帮扶协议)."""
+
+
+@agreements_group.command("advance")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="the day to advance to (default today)")
+@with_appcontext
+def advance_command(day):
+    """Start signed agreements whose start date came and end those whose last day passed, with their posts."""
+    from assist.agreements.operations import advance
+    from assist.extensions import db
+
+    counts = advance(day.date() if day else None)
+    db.session.commit()
+    click.echo(f"activated {counts['activated']}, ended {counts['ended']}")
 
 
 def _create_app():

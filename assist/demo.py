@@ -5,6 +5,7 @@ Rows are written with set-based inserts, so the same builder makes the 1,600-fam
 """
 
 import random
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from sqlalchemy import func, insert, select, update
@@ -262,9 +263,34 @@ def _flush(fam_rows, mem_rows, inc_rows) -> None:
 
 def build_demo(families: int = 1600, seed: int = 2026, today: date | None = None) -> list[tuple[str, str, str]]:
     """The whole demo city; returns the logins to print."""
+    today = today or local_today()
+    with _one_hash():
+        return _build_demo(families, seed, today)
+
+
+@contextmanager
+def _one_hash():
+    """Every demo login has the same published password: hash it once, not once per user (argon2 takes ~0.6 s)."""
+    from assist.auth import operations
+
+    original = operations.hash_password
+    hashes: dict[str, str] = {}
+
+    def hash_once(password: str) -> str:
+        if password not in hashes:
+            hashes[password] = original(password)
+        return hashes[password]
+
+    operations.hash_password = hash_once
+    try:
+        yield
+    finally:
+        operations.hash_password = original
+
+
+def _build_demo(families: int, seed: int, today: date) -> list[tuple[str, str, str]]:
     from datetime import UTC, datetime
 
-    today = today or local_today()
     areas = build_areas()
     logins = build_users(areas)
     build_families(families, seed, areas, today)
@@ -281,4 +307,9 @@ def build_demo(families: int = 1600, seed: int = 2026, today: date | None = None
         .execution_options(synchronize_session=False)
     )
     flag_exit_candidates(today)
+    # sponsors, posts in every state and years of agreements (after the assessments: posts rank by colour)
+    from assist.demo_posts import build_scheme, sync_sequences
+
+    logins += build_scheme(families, seed, areas, today)
+    sync_sequences()
     return logins

@@ -42,4 +42,19 @@ JOBS = [
         {"day": 1, "hour": 3, "minute": 0},
         "Flag families above the line for N months as exit (脱困) candidates",
     ),
+    # posts and agreements (issue 3, demo/CLI/jobs part)
+    Job(
+        "claim-expiry",
+        "jobs.tasks:claim_expiry",
+        "cron",
+        {"hour": 0, "minute": 20},
+        "Return unsigned claims past their reservation to the market; lapse unanswered offers",
+    ),
+    Job(
+        "agreement-advance",
+        "jobs.tasks:agreement_advance",
+        "cron",
+        {"hour": 0, "minute": 10},
+        "Start agreements whose start date came and end those whose last day passed, with their posts",
+    ),
 ]

@@ -40,3 +40,26 @@ def database_statistics(app) -> dict:
 
     with app.app_context():
         return {"ran": refresh_statistics()}
+
+
+# posts and agreements (issue 3, demo/CLI/jobs part)
+
+
+def claim_expiry(app) -> dict:
+    from assist.extensions import db
+    from assist.posts.operations import expire_claims
+
+    with app.app_context():
+        n = expire_claims()
+        db.session.commit()
+        return {"expired": n}
+
+
+def agreement_advance(app) -> dict:
+    from assist.agreements.operations import advance
+    from assist.extensions import db
+
+    with app.app_context():
+        counts = advance()
+        db.session.commit()
+        return counts

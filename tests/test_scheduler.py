@@ -53,3 +53,48 @@ def test_a_job_runs_through_the_real_scheduler(app, world, caplog):
             time.sleep(0.1)
         scheduler.shutdown()
     assert "job database-statistics done: {'ran': " in caplog.text
+
+
+# posts and agreements (issue 3, demo/CLI/jobs part)
+
+
+def test_claim_expiry_job_returns_a_lapsed_claim_once(app, world):
+    from assist.db_types import utcnow
+    from assist.enums import PostStatus
+    from assist.posts.models import Post
+    from tests import factories
+
+    market = factories.build_market(world)
+    post_id = market.claimed_post.id
+    db.session.get(Post, post_id).claim_expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    db.session.remove()
+    assert tasks.claim_expiry(app) == {"expired": 1}
+    assert tasks.claim_expiry(app) == {"expired": 0}
+    assert db.session.get(Post, post_id).status == PostStatus.OPEN
+
+
+def test_agreement_advance_job_starts_and_ends_due_agreements_once(app, world):
+    from assist.agreements.models import Agreement
+    from assist.agreements.operations import sign_agreement, update_agreement
+    from assist.db_types import local_today
+    from assist.enums import AgreementStatus, PostStatus
+    from assist.posts.models import Post
+    from tests import factories
+
+    market = factories.build_market(world)
+    today = local_today()
+    # signed three days ago for a two-day term that started the day before yesterday: due to start and to end
+    update_agreement(
+        world.cw_a, market.agreement, {"start_on": today - timedelta(days=2), "end_on": today - timedelta(days=1)}
+    )
+    sign_agreement(world.cw_a, market.agreement, today - timedelta(days=3), today=today - timedelta(days=3))
+    db.session.commit()
+    assert market.agreement.status == AgreementStatus.SIGNED
+    agreement_id, post_id = market.agreement.id, market.claimed_post.id
+    db.session.remove()
+    assert tasks.agreement_advance(app) == {"activated": 1, "ended": 1}
+    assert tasks.agreement_advance(app) == {"activated": 0, "ended": 0}
+    assert db.session.get(Agreement, agreement_id).status == AgreementStatus.ENDED
+    post = db.session.get(Post, post_id)
+    assert post.status == PostStatus.ENDED and [e.action for e in post.events][-2:] == ["activate", "end"]

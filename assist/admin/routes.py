@@ -184,7 +184,7 @@ JOB_TITLES = {
     "database-statistics": _l("Database statistics"),
     "exit-candidates": _l("Exit candidates"),
     "claim-expiry": _l("Expiry of unsigned claims"),
-    "agreement-dates": _l("Agreement start and end dates"),
+    "agreement-advance": _l("Agreement start and end dates"),
 }
 
 

@@ -37,6 +37,7 @@ TRANSITIONS: dict[str, tuple[frozenset[AgreementStatus], AgreementStatus]] = {
     "activate": (frozenset({SIGNED}), ACTIVE),  # the start date arrived
     "end": (frozenset({SIGNED, ACTIVE}), ENDED),  # the last day passed (end date or termination date)
     "cancel": (frozenset({DRAFT}), CANCELLED),
+    "void": (frozenset({SIGNED}), CANCELLED),  # a signed renewal that can never start: its predecessor was terminated
 }
 AGREEMENT_FIELDS = ("start_on", "end_on", "monthly_amount_fen", "duties", "hours_per_month")
 IN_FORCE = (SIGNED, ACTIVE)
@@ -282,14 +283,11 @@ def cancel_agreement(actor, agreement: Agreement) -> Agreement:
     return _move(actor, agreement, "cancel")
 
 
-def _successor_in_force(agreement: Agreement, day: date) -> bool:
-    return (
-        db.session.scalar(
-            select(Agreement.id).where(
-                Agreement.previous_id == agreement.id, Agreement.status.in_(IN_FORCE), Agreement.start_on <= day
-            )
+def _successor_in_force(agreement: Agreement, day: date) -> Agreement | None:
+    return db.session.scalar(
+        select(Agreement).where(
+            Agreement.previous_id == agreement.id, Agreement.status.in_(IN_FORCE), Agreement.start_on <= day
         )
-        is not None
     )
 
 
@@ -344,7 +342,7 @@ def advance(today: date | None = None, agreement_ids: list[int] | None = None, a
                         values={"ended_on": agreement.last_day},
                         note=agreement.number,
                     )
-                _close_suspension(agreement, agreement.last_day)
+                _close_suspension(agreement, agreement.last_day, successor=successor)
                 # a renewal left unsigned when its predecessor ends can no longer start
                 for draft in db.session.scalars(
                     select(Agreement).where(Agreement.previous_id == agreement.id, Agreement.status == DRAFT)
@@ -357,10 +355,15 @@ def advance(today: date | None = None, agreement_ids: list[int] | None = None, a
     return counts
 
 
-def _close_suspension(agreement: Agreement, last_day: date) -> None:
+def _close_suspension(agreement: Agreement, last_day: date, successor: Agreement | None = None) -> None:
+    """Close the agreement's open suspension on its last day; a suspended post stays suspended into the renewal."""
     for suspension in agreement.suspensions:
         if suspension.end_on is None:
             suspension.end_on = max(last_day, suspension.start_on)
+            if successor is not None and suspension.start_on <= last_day:
+                db.session.add(
+                    Suspension(agreement_id=successor.id, start_on=successor.start_on, reason=suspension.reason)
+                )
 
 
 def terminate_agreement(actor, agreement: Agreement, end_on, reason, today: date | None = None) -> Agreement:
@@ -402,11 +405,11 @@ def terminate_agreement(actor, agreement: Agreement, end_on, reason, today: date
         family_id=agreement.family_id,
         summary=agreement.number,
     )
-    # a renewal waiting to follow is cancelled with it
-    for draft in db.session.scalars(
-        select(Agreement).where(Agreement.previous_id == agreement.id, Agreement.status == DRAFT)
+    # a renewal waiting to follow is cancelled with it (drafted) or voided (signed: it can never start now)
+    for renewal in db.session.scalars(
+        select(Agreement).where(Agreement.previous_id == agreement.id, Agreement.status.in_([DRAFT, SIGNED]))
     ):
-        _move(actor, draft, "cancel")
+        _move(actor, renewal, "cancel" if renewal.status == DRAFT else "void")
     advance(today, agreement_ids=[agreement.id], actor=actor)
     return agreement
 
