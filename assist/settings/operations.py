@@ -9,6 +9,10 @@ from flask_babel import lazy_gettext as _l
 from assist import audit
 from assist.errors import ValidationFailed
 from assist.extensions import db
+
+# identification (issue 5)
+from assist.identification.screening import DEFAULTS as SCREENING_DEFAULTS
+from assist.identification.screening import validate as validate_screening
 from assist.settings.models import Setting
 
 FACTORS = (
@@ -50,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "review_days": {"red": 30, "yellow": 90, "green": 180},
     #: consecutive months above the line before a family is flagged for exit (脱困)
     "exit_months": 6,
+    # identification (issue 5)
+    #: screening of imported workers: points per rule and the candidate threshold (assist.identification.screening)
+    "screening": copy.deepcopy(SCREENING_DEFAULTS),
 }
 
 
@@ -93,6 +100,8 @@ def validate_settings(values: dict[str, Any]) -> dict[str, str]:
     for colour, days in values.get("review_days", {}).items():
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 730:
             errors[f"review_{colour}"] = str(_l("Enter a number of days from 1 to 730."))
+    # identification (issue 5)
+    errors.update(validate_screening(values.get("screening", {})))
     return errors
 
 
