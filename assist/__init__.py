@@ -68,6 +68,10 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp):
         app.register_blueprint(bp)
+    # identification (issue 5)
+    from assist.identification.routes import bp as identification_bp
+
+    app.register_blueprint(identification_bp)
     register_api(app)
 
 

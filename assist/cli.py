@@ -12,6 +12,10 @@ def init_commands(app) -> None:
     app.cli.add_command(families_group)
     app.cli.add_command(setup_command)
     app.cli.add_command(scheduler_command)
+    # identification (issue 5)
+    from assist.identification.cli import import_group
+
+    app.cli.add_command(import_group)
 
 
 @click.command("create-user")

@@ -28,4 +28,12 @@ JOBS = [
         {"day": 1, "hour": 3, "minute": 0},
         "Flag families above the line for N months as exit (脱困) candidates",
     ),
+    # identification (issue 5)
+    Job(
+        "worker-imports",
+        "jobs.tasks:worker_imports",
+        "interval",
+        {"minutes": 1},
+        "Work queued worker imports, and resume those whose worker stopped (a restart loses none)",
+    ),
 ]
