@@ -109,6 +109,28 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_families.Assessments", "GET"): API_RECORD,
     ("api_families.Assessments", "POST"): API_RECORD_201,
     ("api_families.ColourHistory", "GET"): API_RECORD,
+    # identification (issue 5)
+    ("identification.imports", "GET"): STAFF,
+    ("identification.upload", "GET"): STAFF,
+    ("identification.upload", "POST"): STAFF_422,
+    ("identification.import_view", "GET"): RECORD,
+    ("identification.mapping", "GET"): RECORD_302,  # already mapped: back to the import
+    ("identification.mapping", "POST"): RECORD_302,
+    ("identification.rejects", "GET"): RECORD,
+    ("identification.original", "GET"): RECORD,
+    ("identification.template", "GET"): STAFF,
+    ("identification.candidates", "GET"): STAFF,
+    ("identification.candidate", "GET"): RECORD,
+    ("identification.assign", "POST"): RECORD_302,
+    ("identification.visit", "POST"): RECORD_422,
+    ("identification.dismiss", "POST"): RECORD_422,
+    ("identification.file_family", "GET"): RECORD,
+    ("identification.file_family", "POST"): RECORD_422,
+    ("identification.apply_changes", "POST"): RECORD_302,  # not on a family file: a message and back
+    ("api_identification.Imports", "GET"): API_STAFF,
+    ("api_identification.Imports", "POST"): API_STAFF_422,
+    ("api_identification.ImportById", "GET"): API_RECORD,
+    ("api_identification.Candidates", "GET"): API_STAFF,
 }
 
 #: page POSTs whose empty body would be valid get one invalid field instead, so the allowed answer is the form's
@@ -180,6 +202,10 @@ def test_permission_matrix(app, world, role):
         "user_id": world.cw_a.id,
         "code": "zh",
     }
+    # identification (issue 5)
+    from tests.identification.helpers import matrix_ids
+
+    ids.update(matrix_ids(world))
 
     urls = {(rule.endpoint, method): _url(app, rule, ids) for rule, method in _rules(app)}
     with own_request_contexts():

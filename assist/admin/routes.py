@@ -13,6 +13,9 @@ from assist.auth.models import User
 from assist.errors import DomainError
 from assist.extensions import db
 from assist.forms import apply_errors
+
+# identification (issue 5)
+from assist.identification.forms import fill_screening, screening_values
 from assist.settings.operations import FACTORS, get_settings, update_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -134,6 +137,8 @@ def settings():
             getattr(form, f"review_{colour}").data = current["review_days"][colour]
         for name in FACTORS:
             getattr(form, f"weight_{name}").data = current["weights"][name]
+        # identification (issue 5)
+        fill_screening(form, current["screening"])
     if form.validate_on_submit():
         values = {
             "min_living_line_fen": form.min_living_line_fen.data,
@@ -146,6 +151,8 @@ def settings():
             "review_days": {c: getattr(form, f"review_{c}").data for c in ("red", "yellow", "green")},
             "weights": {name: getattr(form, f"weight_{name}").data for name in FACTORS},
         }
+        # identification (issue 5)
+        values["screening"] = screening_values(form, current["screening"])
         try:
             update_settings(current_user, values)
         except DomainError as exc:

@@ -79,3 +79,45 @@ class QueueFilterForm(FlaskForm):
         validators=[Optional()],
     )
     source = EnumSelectField(_l("Data source"), enum=ImportSource, blank=_l("All sources"), validators=[Optional()])
+
+
+# --- screening settings on the admin's settings page ----------------------------------------------------------------
+
+SCREENING_FIELDS = (
+    ("threshold", _l("Candidate from score"), 1, 100),
+    ("low_income", _l("Points: per-capita income under the minimum-living line"), 0, 100),
+    ("illness_medical", _l("Points: serious illness or disability with large medical spending"), 0, 100),
+    ("lost_work_ability", _l("Points: lost all work ability (half for a partial loss)"), 0, 100),
+    ("recent_accident", _l("Points: recent accident"), 0, 100),
+    ("unemployed_dependants", _l("Points: unemployed or laid off with dependants"), 0, 100),
+    ("accident_months", _l("An accident is recent for (months)"), 1, 36),
+    ("min_dependants", _l("Dependants that count"), 0, 20),
+)
+
+
+def add_screening_fields(form_class) -> None:
+    """The screening settings' fields, named ``screening_<key>`` (the names validate_settings reports errors on);
+    blank keeps the current value."""
+    from wtforms import IntegerField
+    from wtforms.validators import NumberRange
+
+    from assist.forms import YuanField
+
+    for key, label, lo, hi in SCREENING_FIELDS:
+        setattr(form_class, f"screening_{key}", IntegerField(label, validators=[Optional(), NumberRange(lo, hi)]))
+    form_class.screening_medical_fen = YuanField(
+        _l("Large medical spending from (yuan a year)"), validators=[Optional()], max_yuan=20_000_000
+    )
+
+
+def fill_screening(form, values: dict) -> None:
+    for key, *_rest in SCREENING_FIELDS:
+        getattr(form, f"screening_{key}").data = values[key]
+    form.screening_medical_fen.data = values["medical_fen"]
+
+
+def screening_values(form, current: dict) -> dict:
+    """The posted screening settings; a field left blank keeps its current value."""
+    values = {key: getattr(form, f"screening_{key}").data for key, *_rest in SCREENING_FIELDS}
+    values["medical_fen"] = form.screening_medical_fen.data
+    return {key: current[key] if value is None else value for key, value in values.items()}
