@@ -30,9 +30,10 @@ def mapping_form(headers: list[str], current: dict[str, int], formdata=None) -> 
     class Form(MappingForm):
         pass
 
-    options = [("", str(_l("— not in this file —")))] + [
-        (str(i), f"{h or '?'} ({_l('column %(n)s', n=i + 1)})") for i, h in enumerate(headers)
-    ]
+    options = [("", str(_l("— not in this file —")))]
+    for i, header in enumerate(headers):
+        where = _l("column %(n)s", n=i + 1)
+        options.append((str(i), f"{header or '?'} ({where})"))
     for column in columns.COLUMNS:
         setattr(
             Form,
