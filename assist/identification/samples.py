@@ -52,7 +52,7 @@ def worker_rows(n: int, seed: int = 2026, areas=DEMO_AREAS, first_sequence: int 
         if extras:
             row += [
                 str(rng.randrange(20_000, 80_000)) if health in ("大病", "残疾") else "",
-                f"{date.today().year - (0 if rng.random() < 0.5 else 2)}-01-15" if poor and rng.random() < 0.1 else "",
+                rng.choice(("2025-01-15", "2024-06-30")) if poor and rng.random() < 0.1 else "",
                 rng.choice(("失业", "下岗")) if poor and rng.random() < 0.3 else rng.choice(("在岗", "")),
                 str(rng.randrange(0, 3)) if poor else "",
             ]
@@ -117,3 +117,28 @@ def _fixed_timestamps(xlsx: bytes) -> bytes:
                 data = re.sub(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>", b"", data)
             target.writestr(zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
     return out.getvalue()
+
+
+#: the files under docs/samples/, for the demo city: (name, bytes)
+def sample_files() -> list[tuple[str, bytes]]:
+    clean = worker_rows(200, seed=1)
+    dirty, _spoilt = with_bad_rows(worker_rows(60, seed=2, first_sequence=300))
+    chinese = worker_rows(60, seed=3, first_sequence=600, extras=False)
+    return [
+        ("workers-clean.xlsx", to_xlsx(clean)),
+        ("workers-with-errors.csv", to_csv(dirty)),
+        ("workers-gb18030.csv", to_csv(chinese, encoding="gb18030", headers=STANDARD_HEADERS)),
+    ]
+
+
+def write_samples(directory) -> list:
+    """Write the sample files (the same bytes every time) and return their paths."""
+    from pathlib import Path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, content in sample_files():
+        (directory / name).write_bytes(content)
+        paths.append(directory / name)
+    return paths

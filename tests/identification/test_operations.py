@@ -334,3 +334,18 @@ def test_a_failing_file_is_marked_failed_with_the_reason(app, world, monkeypatch
     monkeypatch.setattr("assist.identification.reader.MAX_ROWS", 1)
     done = operations.run_import(imp.id)
     assert done.status == ImportStatus.FAILED and done.error
+
+
+def test_the_sample_files_import_into_the_demo_city(app):
+    from assist.demo import build_areas
+
+    build_areas()
+    db.session.commit()
+    results = {}
+    for name, content in samples.sample_files():
+        imp = import_file(None, content, name)
+        results[name] = (imp.status, imp.rows, imp.rejected)
+    assert results["workers-clean.xlsx"] == (ImportStatus.DONE, 200, 0)
+    assert results["workers-with-errors.csv"] == (ImportStatus.DONE, 60, 7)
+    assert results["workers-gb18030.csv"] == (ImportStatus.DONE, 60, 0)
+    assert db.session.get(WorkerImport, 3).encoding == "gb18030"

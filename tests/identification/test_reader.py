@@ -276,3 +276,10 @@ def test_sample_files_are_deterministic(app):
     assert samples.to_csv(rows) == samples.to_csv(samples.worker_rows(50))
     assert len({r[1] for r in rows}) == 50
     assert new_id() != new_id()
+
+
+def test_the_sample_files_in_docs_are_current(app):
+    from tests.conftest import ROOT
+
+    for name, content in samples.sample_files():
+        assert (ROOT / "docs" / "samples" / name).read_bytes() == content, f"run scripts/worker_samples.py ({name})"
