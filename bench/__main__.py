@@ -349,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     cases = [case_list(app, raw, args.repeat), case_search(app, raw, args.repeat)]
     if not args.skip_batch:
         cases.append(case_batch(app, today, args.batch_repeat))
+    # identification (issue 5)
+    if os.environ.get("BENCH_IMPORT_ROWS") != "0":
+        from bench.identification import import_cases
+
+        cases.extend(import_cases(app))
     raw.close()
 
     print(table(cases))

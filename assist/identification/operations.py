@@ -260,9 +260,12 @@ def pending_imports() -> list[int]:
     ]
 
 
-def run_import(import_id: int, owner: str | None = None, batch: int = BATCH) -> WorkerImport | None:
+def run_import(import_id: int, owner: str | None = None, batch: int | None = None) -> WorkerImport | None:
     """Claim the import and work it to the end (committing each batch); None when another worker has it."""
+    from flask import current_app
+
     owner = owner or worker_name()
+    batch = batch or current_app.config.get("IMPORT_BATCH", BATCH)
     if not claim(import_id, owner):
         return None
     imp = db.session.get(WorkerImport, import_id)
