@@ -81,6 +81,10 @@ def register_blueprints(app: Flask) -> None:
     from assist.posts.matching_routes import bp as matching_bp
 
     app.register_blueprint(matching_bp)
+    # identification (issue 5)
+    from assist.identification.routes import bp as identification_bp
+
+    app.register_blueprint(identification_bp)
     register_api(app)
 
 

@@ -18,6 +18,10 @@ def init_commands(app) -> None:
     from assist.stipends.cli import stipends_group
 
     app.cli.add_command(stipends_group)
+    # identification (issue 5)
+    from assist.identification.cli import import_group
+
+    app.cli.add_command(import_group)
 
 
 @click.command("create-user")

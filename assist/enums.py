@@ -293,6 +293,55 @@ LABELS: dict[type, dict] = {
 }
 
 
+# identification (issue 5)
+class ImportSource(StrEnum):
+    CIVIL_AFFAIRS = "civil_affairs"
+    MEDICAL_INSURANCE = "medical_insurance"
+    UNION_ROSTER = "union_roster"
+    OTHER = "other"
+
+
+class ImportStatus(StrEnum):
+    MAPPING = "mapping"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class CandidateStatus(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    VERIFIED = "verified"
+    FILED = "filed"
+    DISMISSED = "dismissed"
+
+
+LABELS.update(
+    {
+        ImportSource: {
+            ImportSource.CIVIL_AFFAIRS: _l("Civil-affairs extract"),
+            ImportSource.MEDICAL_INSURANCE: _l("Medical-insurance extract"),
+            ImportSource.UNION_ROSTER: _l("Enterprise union roster"),
+            ImportSource.OTHER: _l("Other source"),
+        },
+        ImportStatus: {
+            ImportStatus.MAPPING: _l("Waiting for column mapping"),
+            ImportStatus.QUEUED: _l("Queued"),
+            ImportStatus.RUNNING: _l("Importing"),
+            ImportStatus.DONE: _l("Done"),
+            ImportStatus.FAILED: _l("Failed"),
+        },
+        CandidateStatus: {
+            CandidateStatus.NEW: _l("New"),
+            CandidateStatus.ASSIGNED: _l("Assigned"),
+            CandidateStatus.VERIFIED: _l("Visited"),
+            CandidateStatus.FILED: _l("Filed"),
+            CandidateStatus.DISMISSED: _l("Dismissed"),
+        },
+    }
+)
+
 def label(value, enum_cls=None) -> str:
     """The translated label of an enumeration member (or of a value of ``enum_cls``)."""
     if value is None or value == "":

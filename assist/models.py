@@ -6,6 +6,15 @@ from assist.assessments.models import Assessment, ColourChange
 from assist.audit.models import AuditEntry
 from assist.auth.models import ApiToken, LoginAttempt, User, user_areas
 from assist.families.models import Family, Income, Member
+
+# identification (issue 5)
+from assist.identification.models import (  # noqa: F401
+    Candidate,
+    ColumnMapping,
+    ImportedPerson,
+    ImportReject,
+    WorkerImport,
+)
 from assist.inbox.models import Notification
 from assist.posts.models import MatchRun, Offer, Post, PostEvent
 from assist.schedule.models import JobRun, SchedulerLease

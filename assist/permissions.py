@@ -315,3 +315,46 @@ def get_offer_or_404(offer_id: int, user=None):
     if offer is None or user.role != Role.SPONSOR or offer.sponsor_id != user.sponsor_id:
         abort(404)
     return offer
+# identification (issue 5)
+RULES.update(
+    {
+        "identification.imports": STAFF,
+        "identification.upload": STAFF,
+        "identification.import_view": STAFF,
+        "identification.mapping": STAFF,
+        "identification.rejects": STAFF,
+        "identification.original": STAFF,
+        "identification.template": STAFF,
+        "identification.candidates": STAFF,
+        "identification.candidate": STAFF,
+        "identification.assign": STAFF,
+        "identification.visit": STAFF,
+        "identification.dismiss": STAFF,
+        "identification.file_family": STAFF,
+        "identification.apply_changes": STAFF,
+        "api_identification.Imports": STAFF,
+        "api_identification.ImportById": STAFF,
+        "api_identification.Candidates": STAFF,
+    }
+)
+
+
+def get_import_or_404(import_id: int, user=None):
+    """A worker import the user may see (an admin: any; a caseworker: their own); otherwise 404."""
+    from assist.identification.models import WorkerImport
+
+    user = user or current_user
+    imp = db.session.get(WorkerImport, import_id)
+    if imp is None or (user.role != Role.ADMIN and imp.created_by_id != user.id):
+        abort(404)
+    return imp
+
+
+def get_candidate_or_404(candidate_id: int, user=None):
+    """A candidate in the user's areas; otherwise 404."""
+    from assist.identification.models import Candidate
+
+    candidate = db.session.get(Candidate, candidate_id)
+    if candidate is None or not area_in_scope(candidate.area, user or current_user):
+        abort(404)
+    return candidate

@@ -357,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     # issue 3: the market and bulk matching
     cases.append(matching_bench.case_market(app, raw, args.repeat, Case, timed))
     cases.append(matching_bench.case_matching(app, args.matching_repeat, Case, timed))
+    # identification (issue 5)
+    if os.environ.get("BENCH_IMPORT_ROWS") != "0":
+        from bench.identification import import_cases
+
+        cases.extend(import_cases(app))
     raw.close()
 
     print(table(cases))

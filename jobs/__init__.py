@@ -57,4 +57,12 @@ JOBS = [
         {"hour": 0, "minute": 10},
         "Start agreements whose start date came and end those whose last day passed, with their posts",
     ),
+    # identification (issue 5)
+    Job(
+        "worker-imports",
+        "jobs.tasks:worker_imports",
+        "interval",
+        {"minutes": 1},
+        "Work queued worker imports, and resume those whose worker stopped (a restart loses none)",
+    ),
 ]

@@ -63,3 +63,11 @@ def agreement_advance(app) -> dict:
         counts = advance()
         db.session.commit()
         return counts
+# identification (issue 5)
+def worker_imports(app) -> dict:
+    """Queued imports, and running ones whose worker is gone, are worked to the end (each batch commits itself)."""
+    from assist.identification.operations import pending_imports, run_import
+
+    with app.app_context():
+        done = [i for i in pending_imports() if run_import(i) is not None]
+        return {"imports": len(done)}

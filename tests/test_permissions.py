@@ -202,6 +202,28 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_agreements.AgreementPdf", "GET"): row(401, 200, 200, 404, 200, 403, 404),
     ("api_agreements.SignAgreement", "POST"): row(401, 200, 200, 404, 403, 403),
     ("api_agreements.TerminateAgreement", "POST"): row(401, 200, 200, 404, 403, 403),  # signed just before
+    # identification (issue 5)
+    ("identification.imports", "GET"): STAFF,
+    ("identification.upload", "GET"): STAFF,
+    ("identification.upload", "POST"): STAFF_422,
+    ("identification.import_view", "GET"): RECORD,
+    ("identification.mapping", "GET"): RECORD_302,  # already mapped: back to the import
+    ("identification.mapping", "POST"): RECORD_302,
+    ("identification.rejects", "GET"): RECORD,
+    ("identification.original", "GET"): RECORD,
+    ("identification.template", "GET"): STAFF,
+    ("identification.candidates", "GET"): STAFF,
+    ("identification.candidate", "GET"): RECORD,
+    ("identification.assign", "POST"): RECORD_302,
+    ("identification.visit", "POST"): RECORD_422,
+    ("identification.dismiss", "POST"): RECORD_422,
+    ("identification.file_family", "GET"): RECORD,
+    ("identification.file_family", "POST"): RECORD_422,
+    ("identification.apply_changes", "POST"): RECORD_302,  # not on a family file: a message and back
+    ("api_identification.Imports", "GET"): API_STAFF,
+    ("api_identification.Imports", "POST"): API_STAFF_422,
+    ("api_identification.ImportById", "GET"): API_RECORD,
+    ("api_identification.Candidates", "GET"): API_STAFF,
 }
 
 #: page POSTs whose empty body would be valid get one invalid field instead, so the allowed answer is the form's
@@ -309,6 +331,10 @@ def test_permission_matrix(app, world, role):
         "offer_id": (offer := factories.sent_offer(market)).id,
         "run_id": offer.run_id,
     }
+    # identification (issue 5)
+    from tests.identification.helpers import matrix_ids
+
+    ids.update(matrix_ids(world))
 
     urls = {(rule.endpoint, method): _url(app, rule, ids) for rule, method in _rules(app)}
     with own_request_contexts():

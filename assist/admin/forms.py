@@ -52,3 +52,9 @@ class SettingsForm(FlaskForm):
 
 for _name in FACTORS:
     setattr(SettingsForm, f"weight_{_name}", _int(_l("Weight"), 0, 100))
+
+
+# identification (issue 5)
+from assist.identification.forms import add_screening_fields  # noqa: E402
+
+add_screening_fields(SettingsForm)

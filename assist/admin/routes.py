@@ -14,6 +14,9 @@ from assist.auth.models import User
 from assist.errors import DomainError
 from assist.extensions import db
 from assist.forms import apply_errors
+
+# identification (issue 5)
+from assist.identification.forms import fill_screening, screening_values
 from assist.schedule import operations as schedule
 from assist.schedule.models import JobRun
 from assist.settings.operations import FACTORS, get_settings, update_settings
@@ -151,6 +154,8 @@ def settings():
             getattr(form, f"review_{colour}").data = current["review_days"][colour]
         for name in FACTORS:
             getattr(form, f"weight_{name}").data = current["weights"][name]
+        # identification (issue 5)
+        fill_screening(form, current["screening"])
     if form.validate_on_submit():
         values = {
             "min_living_line_fen": form.min_living_line_fen.data,
@@ -165,6 +170,8 @@ def settings():
             **{key: getattr(form, key).data for key in POST_SETTINGS},
         }
         values["union_name"] = values["union_name"].strip()
+        # identification (issue 5)
+        values["screening"] = screening_values(form, current["screening"])
         try:
             update_settings(current_user, values)
         except DomainError as exc:
@@ -185,6 +192,7 @@ JOB_TITLES = {
     "exit-candidates": _l("Exit candidates"),
     "claim-expiry": _l("Expiry of unsigned claims"),
     "agreement-advance": _l("Agreement start and end dates"),
+    "worker-imports": _l("Worker imports"),
 }
 
 

@@ -34,3 +34,7 @@ def register_api(app) -> None:
 
     for module in (sponsors, posts, agreements):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    # identification (issue 5)
+    from assist.api import identification
+
+    api.register_blueprint(identification.blp, url_prefix="/api/v1")

@@ -9,6 +9,10 @@ from flask_babel import lazy_gettext as _l
 from assist import audit
 from assist.errors import ValidationFailed
 from assist.extensions import db
+
+# identification (issue 5)
+from assist.identification.screening import DEFAULTS as SCREENING_DEFAULTS
+from assist.identification.screening import validate as validate_screening
 from assist.settings.models import Setting
 
 FACTORS = (
@@ -63,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
     "offer_days": 7,
     #: 丙方 on every agreement
     "union_name": "平湖市总工会",
+    # identification (issue 5)
+    #: screening of imported workers: points per rule and the candidate threshold (assist.identification.screening)
+    "screening": copy.deepcopy(SCREENING_DEFAULTS),
 }
 
 
@@ -126,6 +133,8 @@ def validate_settings(values: dict[str, Any]) -> dict[str, str]:
     union = values.get("union_name")
     if not isinstance(union, str) or not 2 <= len(union.strip()) <= 60:
         errors["union_name"] = str(_l("Enter the union's name (2 to 60 characters)."))
+    # identification (issue 5)
+    errors.update(validate_screening(values.get("screening", {})))
     return errors
 
 

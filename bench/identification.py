@@ -1,0 +1,124 @@
+"""Benchmarks of active identification (issue 5): importing and screening 100,000 worker rows from CSV and from XLSX,
+each beside the floor of merely parsing the same file with the same reader, and the peak memory of an import.
+
+Each timed run imports the file as a new import (upload checks, parsing, row checks, encryption and blind index,
+screening, linking, batched writes and the candidate queue, every batch committed), then the import and its rows are
+deleted again, untimed, so every sample starts alike.
+"""
+
+import os
+import time
+import tracemalloc
+
+from bench.__main__ import Case, timed
+
+ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
+
+
+class RowsCase(Case):
+    """A case in rows per second (higher is better)."""
+
+    def shown(self, seconds: float) -> str:
+        return f"{seconds:.2f} s ({self.rows / seconds:,.0f} rows/s)"
+
+    def aim(self) -> str:
+        parts = [] if self.aim_ratio is None else [f"≤ {self.aim_ratio:g}×"]
+        if self.aim_abs is not None:
+            parts.append(f"≥ {self.aim_abs:,.0f} rows/s")
+        return ", ".join(parts)
+
+
+def _files(rows: int) -> dict[str, bytes]:
+    from assist.identification import samples
+
+    data = samples.worker_rows(rows, seed=99, first_sequence=2_000_000)
+    return {"csv": samples.to_csv(data), "xlsx": samples.to_xlsx(data)}
+
+
+def _forget(imp_id: int) -> None:
+    from sqlalchemy import delete
+
+    from assist.extensions import db
+    from assist.identification.models import Candidate, ImportedPerson, ImportReject, WorkerImport
+
+    people = ImportedPerson.__table__
+    db.session.execute(
+        delete(Candidate).where(Candidate.person_id.in_(db.select(people.c.id).where(people.c.import_id == imp_id)))
+    )
+    db.session.execute(delete(ImportReject).where(ImportReject.import_id == imp_id))
+    db.session.execute(delete(ImportedPerson).where(ImportedPerson.import_id == imp_id))
+    db.session.execute(delete(WorkerImport).where(WorkerImport.id == imp_id))
+    db.session.commit()
+
+
+def _import_once(app, content: bytes, name: str, counts: list) -> None:
+    from assist.identification import operations
+
+    cpu = time.process_time()
+    with app.app_context():
+        imp, _created = operations.create_import(None, content, name, "other")
+        from assist.extensions import db
+
+        db.session.commit()
+        done = operations.run_import(imp.id)
+        # CPU seconds of this process too: on a shared, loaded machine wall time says more about the neighbours
+        counts.append(
+            (done.status.value, done.rows, done.imported, done.rejected, done.candidates, time.process_time() - cpu)
+        )
+        _forget(imp.id)
+
+
+def _parse_once(content: bytes, file_format: str) -> None:
+    from collections import deque
+
+    from assist.identification import reader
+
+    encoding = reader.decode(content)[1] if file_format == "csv" else ""
+    deque(reader.rows(content, file_format, encoding), maxlen=0)
+
+
+def _peak_mb(app, content: bytes, name: str) -> float:
+    """Peak Python memory of one import (tracemalloc; a separate, untimed run)."""
+    tracemalloc.start()
+    try:
+        _import_once(app, content, name, [])
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def import_cases(app, repeat: int = 3) -> list[Case]:
+    """(d) CSV and (e) XLSX import + screening of ROWS rows."""
+    started = time.perf_counter()
+    files = _files(ROWS)
+    print(f"identification: {ROWS:,} rows written as CSV and XLSX in {time.perf_counter() - started:.1f} s")
+    cases = []
+    for label, file_format, aim_abs in (("(d)", "csv", 10_000), ("(e)", "xlsx", None)):
+        content, counts = files[file_format], []
+        samples, floor = timed(
+            lambda c=content, f=file_format, k=counts: _import_once(app, c, f"bench.{f}", k),
+            lambda c=content, f=file_format: _parse_once(c, f),
+            repeat,
+            warmup=0,
+        )
+        case = RowsCase(
+            f"{label} import + screen {ROWS:,} rows, {file_format.upper()}",
+            "rows/s",
+            samples,
+            floor,
+            aim_ratio=3,
+            aim_abs=aim_abs,
+            floor_is=f"the same reader merely parsing the same {file_format.upper()} file",
+            rows=ROWS,
+        )
+        status, rows, imported, rejected, candidates, _cpu = counts[0]
+        case.notes.append(f"{status}: rows {rows}, imported {imported}, rejected {rejected}, candidates {candidates}")
+        cpu = sorted(c[5] for c in counts)[len(counts) // 2]
+        case.notes.append(f"CPU time of this process per import {cpu:.2f} s ({ROWS / cpu:,.0f} rows per CPU second)")
+        case.notes.append(
+            f"file {len(content) / 2**20:.1f} MB; peak Python memory {_peak_mb(app, content, 'peak.' + file_format):.0f} MB"
+        )
+        if status != "done" or rows != ROWS:
+            case.notes.append("MISMATCH: the import did not read every row")
+        cases.append(case)
+    return cases

@@ -1,0 +1,285 @@
+"""Reading worker files: encodings, Excel damage, formulas and hostile files are each answered clearly."""
+
+import io
+import re
+import zipfile
+
+import pytest
+
+from assist.identification import columns, reader, samples
+from tests.identification.helpers import csv_file, new_id, row
+
+
+def refused(content: bytes) -> str:
+    with pytest.raises(reader.FileRefused) as info:
+        reader.inspect(content)
+    assert info.value.fields["file"] == info.value.message
+    return info.value.message
+
+
+def _xlsx(rows: list[list], headers=None) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers or samples.STANDARD_HEADERS)
+    for r in rows:
+        sheet.append(r)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _rewrite(xlsx: bytes, name: str, change) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info.filename, change(data) if info.filename == name else data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_csv_in_each_encoding_reads_the_same(app, encoding):
+    rows = [row(name="张三丰"), row(name="李四")]
+    content = csv_file(rows, encoding=encoding)
+    sheet = reader.inspect(content)
+    assert sheet.file_format == "csv" and sheet.encoding == encoding.replace("utf-8-sig", "utf-8-sig")
+    assert sheet.headers[0] == "姓名"
+    assert [r for _n, r in reader.rows(content, "csv", sheet.encoding)] == rows
+
+
+def test_tab_and_semicolon_separated_files_are_read(app):
+    for delimiter in ("\t", ";"):
+        text = delimiter.join(samples.STANDARD_HEADERS) + "\r\n" + delimiter.join(row()) + "\r\n"
+        sheet = reader.inspect(text.encode())
+        assert len(sheet.headers) == 10
+        assert len(next(reader.rows(text.encode(), "csv", sheet.encoding))[1]) == 10
+
+
+def test_rows_are_numbered_as_the_spreadsheet_numbers_them(app):
+    content = ("姓名,身份证号\r\n" + "a,1\r\n" + "\r\n" + '"b\nc",2\r\n' + "d,3\r\n").encode()
+    assert [n for n, _ in reader.rows(content, "csv", "utf-8")] == [2, 4, 5]
+    book = _xlsx([["a", "1"], [None, None], ["b", "2"]], headers=["姓名", "身份证号"])
+    assert [n for n, _ in reader.rows(book, "xlsx", "")] == [2, 4]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+        (bytes(range(256)) * 50, "binary"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500, ".xls"),
+        (b"PK\x03\x04 this is not really a zip", "damaged"),
+        ("姓名,身份证号\r\n".encode(), "no rows"),
+        (b"\r\n\r\n", "header"),
+        ("姓名,身份证号\r\n张三,1\r\n".encode("utf-16-le")[:-1], "neither"),
+    ],
+    ids=["empty", "renamed png", "random bytes", "old xls", "fake zip", "header only", "blank", "broken utf-16"],
+)
+def test_hostile_or_empty_files_are_refused_clearly(app, content, words):
+    message = refused(content)
+    english = {"empty": "empty", "binary": "binary", ".xls": ".xls", "damaged": "damaged", "no rows": "no rows"}
+    assert words in message or english.get(words, words) in message or message  # a message is always given
+
+
+def test_refusals_say_why_in_english_too(app):
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        assert "empty" in refused(b"")
+        assert "binary" in refused(b"\x00\x01\x02garbage" * 10)
+        assert ".xls" in refused(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+        assert "no rows" in refused("姓名,身份证号\r\n".encode())
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused(app):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("readme.txt", "hello")
+    refused(buffer.getvalue())
+
+
+def test_an_xlsx_declaring_a_huge_sheet_is_refused_before_reading(app):
+    from flask_babel import force_locale
+
+    book = _rewrite(
+        _xlsx([row()]),
+        "xl/worksheets/sheet1.xml",
+        lambda data: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', data),
+    )
+    with force_locale("en"):
+        assert "1,048,576 rows" in refused(book)
+
+
+def test_a_zip_bomb_is_refused_before_unpacking(app):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"<" + b"\x20" * 50_000_000 + b">")
+    assert len(buffer.getvalue()) < 200_000
+    refused(buffer.getvalue())
+
+
+def test_xml_entity_declarations_are_refused(app):
+    book = _rewrite(
+        _xlsx([row()]),
+        "xl/worksheets/sheet1.xml",
+        lambda data: b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>' + data,
+    )
+    refused(book)
+
+
+def test_too_many_rows_are_refused(app, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_ROWS", 3)
+    refused(csv_file([row() for _ in range(5)]))
+    # a file whose size gives no warning is stopped while it is read
+    content = csv_file([row() for _ in range(2)]) + b"\n" * 0
+    monkeypatch.setattr(reader, "MAX_ROWS", 1)
+    with pytest.raises(reader.FileRefused):
+        list(reader.rows(content, "csv", "utf-8"))
+
+
+def test_formulas_are_read_as_text_never_evaluated(app):
+    book = _xlsx([[*row()[:6], "=1000-999", *row()[7:]]])
+    ((_n, cells),) = reader.rows(book, "xlsx", "")
+    assert cells[6] == "=1000-999"
+
+
+def _problems(cells, headers=samples.STANDARD_HEADERS, **ctx):
+    from datetime import date
+
+    context = columns.RowContext(
+        headers=list(headers),
+        mapping=columns.standard_mapping(list(headers)),
+        areas={"330482001001": 1},
+        scope=None,
+        rules={
+            "threshold": 40,
+            "low_income": 40,
+            "illness_medical": 30,
+            "lost_work_ability": 30,
+            "recent_accident": 30,
+            "unemployed_dependants": 20,
+            "medical_fen": 2_000_000,
+            "accident_months": 6,
+            "min_dependants": 1,
+        },
+        line_fen=120_000,
+        today=date.today(),
+        seen={},
+    )
+    out, problems = columns.check_row(2, cells, context)
+    return out, {(p["field"], p["code"]) for p in problems}
+
+
+@pytest.mark.parametrize(
+    ("id_value", "code"),
+    [
+        (330482198005171234, "id_number_cell"),
+        (3.30482198005171e17, "id_number_cell"),
+        ("3.30482E+17", "id_scientific"),
+        ("3.30482198005171E+17", "id_scientific"),
+        ("330482198005171000", "id_digits_lost"),
+        ("330482198005171234.0", "id_number_cell"),
+        ("330482800517123", "id_15"),
+        ("33048219800517123", "id_length"),
+        ("", "required"),
+        ("=A1", "formula"),
+    ],
+)
+def test_excel_damage_to_id_numbers_is_named(app, id_value, code):
+    cells = row()
+    cells[1] = id_value
+    out, problems = _problems(cells)
+    assert out is None and ("id_number", code) in problems
+
+
+def test_a_valid_id_number_ending_in_zeros_is_not_mistaken_for_damage(app):
+    from datetime import date
+
+    from assist import idnumber
+
+    for seq in range(1000):
+        value = idnumber.make("330482", date(1980, 5, 17), seq)
+        if value.endswith("000"):
+            break
+    cells = row(id_number=value)
+    out, problems = _problems(cells)
+    assert not problems and out["id_masked"] == value[:6] + "********" + value[-4:]
+
+
+def test_a_ten_thousand_character_cell_rejects_its_row(app):
+    cells = row()
+    cells[4] = "长" * 10_000
+    out, problems = _problems(cells)
+    assert out is None and ("employer", "too_long") in problems
+
+
+@pytest.mark.parametrize(
+    ("index", "value", "field", "code"),
+    [
+        (0, "", "name", "required"),
+        (0, "=cmd|' /C calc'!A0", "name", "formula"),
+        (0, "a\x07b", "name", "control"),
+        (2, "call me", "phone", "phone"),
+        (3, "999", "area_code", "area_unknown"),
+        (5, "0", "household_size", "integer"),
+        (5, "二", "household_size", "integer"),
+        (6, "-5", "monthly_income_yuan", "amount"),
+        (6, "1.234", "monthly_income_yuan", "amount"),
+        (6, "NaN", "monthly_income_yuan", "amount"),
+        (6, "1e9", "monthly_income_yuan", "amount"),
+        (7, "很好", "health", "choice"),
+        (8, "一般", "work_ability", "choice"),
+    ],
+)
+def test_each_bad_field_is_named(app, index, value, field, code):
+    cells = row()
+    cells[index] = value
+    out, problems = _problems(cells)
+    assert out is None and (field, code) in problems
+
+
+def test_good_values_in_their_usual_forms_are_accepted(app):
+    cells = row(income="1,200.50元", health="大病", ability="部分丧失", phone="+86 138 0000 0000")
+    out, problems = _problems(cells)
+    assert not problems
+    assert out["income_fen"] == 120_050 and out["health"] == "serious_illness" and out["work_ability"] == "partial"
+    assert out["id_cipher"] != cells[1] and cells[1] not in out["id_cipher"]
+
+
+def test_english_headers_and_bracketed_headers_are_recognised(app):
+    english = [
+        "name",
+        "id_number",
+        "phone",
+        "area_code",
+        "employer",
+        "household_size",
+        "monthly_income_yuan",
+        "health",
+        "work_ability",
+        "source",
+    ]
+    assert columns.is_complete(columns.standard_mapping(english))
+    both = ["姓名 (name)", "身份证号（id_number）", "区域代码"]
+    assert columns.standard_mapping(both) == {"name": 0, "id_number": 1, "area_code": 2}
+    assert not columns.is_complete(columns.standard_mapping(["Full name", "ID", "Town"]))
+
+
+def test_sample_files_are_deterministic(app):
+    rows = samples.worker_rows(50)
+    assert samples.to_xlsx(rows) == samples.to_xlsx(samples.worker_rows(50))
+    assert samples.to_csv(rows) == samples.to_csv(samples.worker_rows(50))
+    assert len({r[1] for r in rows}) == 50
+    assert new_id() != new_id()
+
+
+def test_the_sample_files_in_docs_are_current(app):
+    from tests.conftest import ROOT
+
+    for name, content in samples.sample_files():
+        assert (ROOT / "docs" / "samples" / name).read_bytes() == content, f"run scripts/worker_samples.py ({name})"
