@@ -312,4 +312,8 @@ def _build_demo(families: int, seed: int, today: date) -> list[tuple[str, str, s
 
     logins += build_scheme(families, seed, areas, today)
     sync_sequences()
+    # years of monthly stipends, generated as the scheduler would have, mostly paid
+    from assist.demo_stipends import build_stipend_history
+
+    build_stipend_history(today)
     return logins
