@@ -32,9 +32,7 @@ def build_stipend_history(today: date) -> dict[str, int]:
             .values(
                 status=StipendStatus.PAID,
                 paid_on=due,
-                reference=func.concat("ZZ", month.replace("-", ""), "-", StipendRecord.id)
-                if db.session.get_bind().dialect.name == "postgresql"
-                else ("ZZ" + month.replace("-", "") + "-") + func.cast(StipendRecord.id, db.String),
+                reference=f"ZZ{month.replace('-', '')}-" + func.cast(StipendRecord.id, db.String),
                 confirmed_at=datetime(due.year, due.month, due.day, 9, tzinfo=UTC),
             )
             .execution_options(synchronize_session=False)
