@@ -222,6 +222,15 @@ def test_admin_changes_the_screening_rules_on_the_settings_page(client, auth, wo
             "review_green": "180",
             "screening_threshold": "55",
             "screening_medical_fen": "30000",
+            # the virtual-post settings on the same page (issue 3)
+            "post_amount_min_fen": "100.00",
+            "post_amount_default_fen": "500.00",
+            "post_amount_max_fen": "3000.00",
+            "post_term_months": "12",
+            "family_post_limit": "1",
+            "claim_days": "14",
+            "offer_days": "7",
+            "union_name": "平湖市总工会",
             **{
                 f"weight_{n}": "5"
                 for n in (
