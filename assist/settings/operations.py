@@ -63,6 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "offer_days": 7,
     #: 丙方 on every agreement
     "union_name": "平湖市总工会",
+    #: stipends (待遇): a month's records are due by this day of the month after; unpaid after it they are overdue
+    "payment_due_day": 15,
 }
 
 
@@ -119,6 +121,7 @@ def validate_settings(values: dict[str, Any]) -> dict[str, str]:
         ("family_post_limit", 1, 10),
         ("claim_days", 1, 90),
         ("offer_days", 1, 90),
+        ("payment_due_day", 1, 28),
     ):
         v = values.get(key)
         if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:

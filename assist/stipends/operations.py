@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from assist import audit
 from assist.agreements.models import Agreement, Suspension
 from assist.db_types import local_today, utcnow
-from assist.enums import AgreementStatus, BatchStatus, StipendStatus
+from assist.enums import AgreementStatus, BatchStatus, StipendKind, StipendStatus
 from assist.errors import ValidationFailed
 from assist.extensions import db
 from assist.families.models import Family
@@ -27,6 +27,10 @@ from assist.stipends.models import StipendBatch, StipendRecord
 #: agreements that count: signed ones, whether in force now or ended since (drafts and cancelled ones never pay)
 PAYING = (AgreementStatus.SIGNED, AgreementStatus.ACTIVE, AgreementStatus.ENDED)
 CHUNK = 5000
+#: the partial unique index's condition: one regular record per agreement and month
+REGULAR = StipendRecord.kind == StipendKind.REGULAR
+#: the same, as the literal SQL of the index (the conflict target must repeat it; a bound parameter would not match)
+REGULAR_INDEX = text("kind = 'regular'")
 
 
 def parse_month(month: str) -> tuple[date, date]:
@@ -81,7 +85,7 @@ def _insert(rows: list[dict]) -> int:
     for start in range(0, len(rows), CHUNK):
         stmt = (
             factory(StipendRecord)
-            .on_conflict_do_nothing(index_elements=["agreement_id", "month"])
+            .on_conflict_do_nothing(index_elements=["agreement_id", "month"], index_where=REGULAR_INDEX)
             .returning(StipendRecord.id)
         )
         created += len(db.session.execute(stmt, rows[start : start + CHUNK]).all())
@@ -96,7 +100,9 @@ def _ensure_batch(month: str) -> StipendBatch:
         .values(month=month, status=BatchStatus.DRAFT, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["month"])
     )
-    return db.session.scalar(select(StipendBatch).where(StipendBatch.month == month))
+    # locked until the transaction ends (PostgreSQL; SQLite's insert above already holds the write lock), so an
+    # approval cannot slip in between reading the batch's status and inserting into it
+    return db.session.scalar(select(StipendBatch).where(StipendBatch.month == month).with_for_update())
 
 
 def generate_month(month: str, actor=None, today: date | None = None) -> Generated:
@@ -117,7 +123,9 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
         Agreement.start_on <= last,
         last_day >= first,
     )
-    existing_ids = set(db.session.scalars(select(StipendRecord.agreement_id).where(StipendRecord.month == month)))
+    existing_ids = set(
+        db.session.scalars(select(StipendRecord.agreement_id).where(StipendRecord.month == month, REGULAR))
+    )
     if batch.frozen:
         return Generated(month, 0, len(existing_ids), frozen=True)
     agreements = db.session.execute(
@@ -164,7 +172,11 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
                 "monthly_amount_fen": a.monthly_amount_fen,
                 "amount_fen": prorate(a.monthly_amount_fen, days, days_in_month),
                 "status": StipendStatus.UNPAID.value,
+                "kind": StipendKind.REGULAR.value,
                 "reference": "",
+                "reason": "",
+                "failure_reason": "",
+                "attempts": 1,
                 "created_at": now,
             }
         )
