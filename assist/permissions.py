@@ -221,3 +221,32 @@ def agreement_scope(user=None):
     if user.role == Role.SPONSOR:
         return Agreement.sponsor_id == user.sponsor_id if user.sponsor_id else False
     return scope_filter(Agreement.area_id, user)
+
+
+# stipends (待遇发放): a sponsor sees the records it pays, staff those in their areas, a provider none
+def stipend_scope(user=None):
+    """A WHERE clause keeping the stipend records a user may list."""
+    from assist.stipends.models import StipendRecord
+
+    user = user or current_user
+    if user.role == Role.SPONSOR:
+        return StipendRecord.sponsor_id == user.sponsor_id if user.sponsor_id else False
+    if user.role not in STAFF:
+        return False
+    return scope_filter(StipendRecord.area_id, user)
+
+
+def get_stipend_or_404(stipend_id: int, user=None):
+    """A stipend record its paying sponsor or staff in whose scope it lies may see; otherwise 404."""
+    from assist.stipends.models import StipendRecord
+
+    user = user or current_user
+    record = db.session.get(StipendRecord, stipend_id)
+    if record is None:
+        abort(404)
+    if user.role == Role.SPONSOR:
+        if not user.sponsor_id or record.sponsor_id != user.sponsor_id:
+            abort(404)
+    elif user.role not in STAFF or not area_in_scope(db.session.get(Area, record.area_id), user):
+        abort(404)
+    return record
