@@ -68,6 +68,10 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp):
         app.register_blueprint(bp)
+    # stipends: batches and payments (issue 4)
+    from assist.stipends.routes import bp as stipends_bp
+
+    app.register_blueprint(stipends_bp)
     register_api(app)
 
 

@@ -51,6 +51,20 @@ RULES: dict[str, object] = {
     "admin.settings": ADMIN,
     "admin.jobs": ADMIN,
     "admin.run_job": ADMIN,
+    # stipends: batches and payments (issue 4) — the admin's batches and bank reconciliation; the sponsor pays its
+    # own records (sponsor scope in the loaders), a caseworker reads those in its areas
+    "stipends.index": frozenset({A, C, S}),
+    "stipends.pay": frozenset({A, S}),
+    "stipends.pay_bulk": frozenset({A, S}),
+    "stipends.fail": frozenset({A, S}),
+    "stipends.reissue": frozenset({A, S}),
+    "stipends.adjust": ADMIN,
+    "stipends.batches": ADMIN,
+    "stipends.generate": ADMIN,
+    "stipends.batch": ADMIN,
+    "stipends.approve": ADMIN,
+    "stipends.bank_import": ADMIN,
+    "stipends.bank_sample": ADMIN,
     "audit.index": ADMIN,
     # JSON API
     "api-docs.openapi_json": PUBLIC,
@@ -63,6 +77,10 @@ RULES: dict[str, object] = {
     "api_families.Incomes": STAFF,
     "api_families.Assessments": STAFF,
     "api_families.ColourHistory": STAFF,
+    # stipends: batches and payments (issue 4)
+    "api_stipends.Stipends": frozenset({A, C, S}),
+    "api_stipends.BatchApprove": ADMIN,
+    "api_stipends.Payment": frozenset({A, S}),
 }
 
 

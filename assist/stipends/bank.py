@@ -155,17 +155,20 @@ def _records_for(line: Line) -> list[StipendRecord] | None:
         return found if len(found) == len(codes) else None
     if not line.reference:
         return None
-    return list(
-        db.session.scalars(
-            select(StipendRecord).where(
-                or_(
-                    StipendRecord.reference == line.reference,
-                    StipendRecord.reference.startswith(line.reference + "-", autoescape=True),
-                ),
-                StipendRecord.status == StipendStatus.PAID,
+    return (
+        list(
+            db.session.scalars(
+                select(StipendRecord).where(
+                    or_(
+                        StipendRecord.reference == line.reference,
+                        StipendRecord.reference.startswith(line.reference + "-", autoescape=True),
+                    ),
+                    StipendRecord.status == StipendStatus.PAID,
+                )
             )
         )
-    ) or None
+        or None
+    )
 
 
 def reconcile(actor, data: bytes, today: date | None = None) -> Result:

@@ -264,7 +264,9 @@ def confirm_payments(
     the shared reference with a suffix -1, -2, … (one transfer paying several records keeps one reference that a
     bank statement line can still be matched to)."""
     if not records:
-        raise ValidationFailed(str(_l("Select at least one stipend.")), {"ids": str(_l("Select at least one stipend."))})
+        raise ValidationFailed(
+            str(_l("Select at least one stipend.")), {"ids": str(_l("Select at least one stipend."))}
+        )
     references = references or {}
     shared = (reference or "").strip() if isinstance(reference, str) else ""
     if len(shared) > REFERENCE_MAX - 4:
@@ -322,7 +324,9 @@ def adjustment_room(record: StipendRecord) -> int:
 def open_batch_after(month: str, today: date | None = None) -> StipendBatch:
     """The next batch still open (draft) after ``month``; the current month's batch when there is none yet."""
     month_batch = db.session.scalar(
-        select(StipendBatch).where(StipendBatch.month > month, StipendBatch.status == DRAFT).order_by(StipendBatch.month)
+        select(StipendBatch)
+        .where(StipendBatch.month > month, StipendBatch.status == DRAFT)
+        .order_by(StipendBatch.month)
     )
     return month_batch or _ensure_batch(max(month_of(today or local_today()), month))
 
@@ -378,4 +382,3 @@ def create_adjustment(actor, record: StipendRecord, amount_fen, reason, today: d
         summary=f"{record.month} → {batch.month} {amount_fen / 100:.2f}",
     )
     return adjustment
-
