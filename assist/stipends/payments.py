@@ -27,6 +27,7 @@ UNPAID, PAID, FAILED = StipendStatus.UNPAID, StipendStatus.PAID, StipendStatus.F
 BATCH_TRANSITIONS: dict[str, tuple[tuple[BatchStatus, ...], BatchStatus]] = {
     "approve": ((DRAFT,), APPROVED),  # frozen from here on: generation adds nothing, corrections are adjustments
     "close": ((APPROVED,), CLOSED),  # automatic, when every record of the batch is paid
+    "reopen": ((CLOSED,), APPROVED),  # automatic, when a paid record's transfer turns out to have failed
 }
 #: record action → (states it may start from, state it leads to); paying needs the record's batch approved
 RECORD_TRANSITIONS: dict[str, tuple[tuple[StipendStatus, ...], StipendStatus]] = {
@@ -291,6 +292,7 @@ def mark_failed(actor, record: StipendRecord, reason) -> StipendRecord:
         if record.reconciled_at is not None:
             raise Conflict(str(_l("The bank statement shows this payment arrived; it cannot be marked failed.")))
         raise Conflict(str(_l("Only an unpaid or paid stipend can be marked failed.")))
+    _move_batch(actor, record.month, "reopen", closed_at=None)
     return record
 
 
