@@ -65,11 +65,15 @@ def test_an_approved_batch_is_frozen_when_the_agreement_changes(world, paper):
     db.session.commit()
     assert result.frozen and result.created == 0
     after = _record("2025-04")
-    assert (after.id, after.amount_fen, after.monthly_amount_fen, after.days) == snapshot == (
-        snapshot[0],
-        50_000,
-        50_000,
-        30,
+    assert (
+        (after.id, after.amount_fen, after.monthly_amount_fen, after.days)
+        == snapshot
+        == (
+            snapshot[0],
+            50_000,
+            50_000,
+            30,
+        )
     )
     assert db.session.scalar(select(func.count(StipendRecord.id)).where(StipendRecord.month == "2025-04")) == 1
     with pytest.raises(Conflict):
@@ -300,7 +304,7 @@ def test_bank_statement_of_a_draft_batch_is_not_paid(world, statement):
     [
         b"",
         b"\xff\xfe\x00\x00garbage\x00\x01",
-        "date,amount\r\n2025-01-01,1\r\n".encode(),
+        b"date,amount\r\n2025-01-01,1\r\n",
         b"\xef\xbb\xbf" + b"a,b,c\r\n" * 3,
     ],
 )
