@@ -331,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-repeat", type=int, default=1, help="timed runs of the batch reassessment")
     parser.add_argument("--rebuild", action="store_true", help="build the data again even if it is cached")
     parser.add_argument("--skip-batch", action="store_true", help="time the pages only")
+    parser.add_argument("--only-stipends", action="store_true", help="time the stipend generation only")
+    parser.add_argument("--agreements", type=int, default=100_000, help="active agreements of the stipend case")
+    parser.add_argument("--stipend-repeat", type=int, default=3, help="timed runs of the stipend generation")
     args = parser.parse_args(argv)
 
     from assist import create_app
@@ -346,9 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{info['engine']} · Python {info['python']} · " + ", ".join(f"{k} {v:,}" for k, v in info["rows"].items()))
     print(f"medians of {args.repeat} runs (pages) and {args.batch_repeat} runs (batch), after warm-up\n")
     # no app context around the requests: each request has its own, as in production
-    cases = [case_list(app, raw, args.repeat), case_search(app, raw, args.repeat)]
-    if not args.skip_batch:
+    cases = [] if args.only_stipends else [case_list(app, raw, args.repeat), case_search(app, raw, args.repeat)]
+    if not args.skip_batch and not args.only_stipends:
         cases.append(case_batch(app, today, args.batch_repeat))
+    from bench import stipends
+
+    stipends.ensure_agreements(app, min(args.agreements, args.families))
+    cases.extend(stipends.cases(app, raw, today, args.stipend_repeat, Case))
     raw.close()
 
     print(table(cases))

@@ -62,6 +62,8 @@ class Problem:
     reference: str
     amount_fen: int | None
     reason: str
+    #: bad_row | unknown | amount | duplicate | not_payable
+    code: str = "not_payable"
 
 
 @dataclass
@@ -136,9 +138,11 @@ def parse(data: bytes) -> tuple[list[Line], list[Problem]]:
         reference = cell("reference").strip()[:200]
         on, amount = _date(cell("date")), _fen(cell("amount"))
         if on is None:
-            problems.append(Problem(number, reference, amount, str(_l("The date is not a date."))))
+            problems.append(Problem(number, reference, amount, str(_l("The date is not a date.")), "bad_row"))
         elif amount is None:
-            problems.append(Problem(number, reference, None, str(_l("The amount is not an amount in yuan above 0."))))
+            problems.append(
+                Problem(number, reference, None, str(_l("The amount is not an amount in yuan above 0.")), "bad_row")
+            )
         else:
             lines.append(Line(number, on, amount, reference, cell("payer").strip()[:100]))
     return lines, problems
@@ -180,18 +184,22 @@ def reconcile(actor, data: bytes, today: date | None = None) -> Result:
         records = _records_for(line)
         if not records:
             result.problems.append(
-                Problem(line.number, line.reference, line.amount_fen, str(_l("No stipend has this reference.")))
+                Problem(
+                    line.number, line.reference, line.amount_fen, str(_l("No stipend has this reference.")), "unknown"
+                )
             )
             continue
         total = sum(r.amount_fen for r in records)
         if total != line.amount_fen:
             reason = _l("The amount differs: the stipends come to %(yuan)s yuan.") % {"yuan": f"{total / 100:.2f}"}
-            result.problems.append(Problem(line.number, line.reference, line.amount_fen, str(reason)))
+            result.problems.append(Problem(line.number, line.reference, line.amount_fen, str(reason), "amount"))
             continue
         ids = {r.id for r in records}
         if ids & seen or all(r.reconciled_at is not None for r in records):
             result.problems.append(
-                Problem(line.number, line.reference, line.amount_fen, str(_l("Duplicate: already matched.")))
+                Problem(
+                    line.number, line.reference, line.amount_fen, str(_l("Duplicate: already matched.")), "duplicate"
+                )
             )
             continue
         problem = _apply(actor, line, records, result, today)
