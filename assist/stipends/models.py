@@ -40,8 +40,9 @@ class StipendRecord(db.Model):
         # exactly once by construction: one regular record per agreement and month (adjustments are extra rows)
         Index(
             "uq_stipend_records_agreement_month",
-            "agreement_id",
+            # month first: a month's records are counted from the index alone, and its probes find one row
             "month",
+            "agreement_id",
             unique=True,
             sqlite_where=text("kind = 'regular'"),
             postgresql_where=text("kind = 'regular'"),

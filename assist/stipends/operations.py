@@ -193,7 +193,7 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
     for agreement_id, s_start, s_end in db.session.execute(
         select(Suspension.agreement_id, Suspension.start_on, Suspension.end_on)
         .join(Agreement, Agreement.id == Suspension.agreement_id)
-        .where(overlapping, ~recorded, Suspension.start_on <= last, func.coalesce(Suspension.end_on, last) >= first)
+        .where(overlapping, Suspension.start_on <= last, func.coalesce(Suspension.end_on, last) >= first)
     ):
         suspensions.setdefault(agreement_id, []).append((s_start, s_end or last))
     days_in_month = last.day
@@ -243,7 +243,7 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
 
 def _count(month: str) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(StipendRecord).where(StipendRecord.month == month, REGULAR)
+        select(func.count()).select_from(StipendRecord).where(StipendRecord.month == month, REGULAR_INDEX)
     )
 
 

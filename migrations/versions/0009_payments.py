@@ -31,7 +31,7 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_stipend_records_corrects_id_stipend_records'), 'stipend_records', ['corrects_id'], ['id'])
         # one regular record per agreement and month; adjustments are extra rows
         batch_op.drop_constraint('uq_stipend_records_agreement_month', type_='unique')
-        batch_op.create_index('uq_stipend_records_agreement_month', ['agreement_id', 'month'], unique=True, sqlite_where=REGULAR, postgresql_where=REGULAR)
+        batch_op.create_index('uq_stipend_records_agreement_month', ['month', 'agreement_id'], unique=True, sqlite_where=REGULAR, postgresql_where=REGULAR)
         batch_op.create_index('ix_stipend_records_corrects', ['corrects_id'], unique=False)
 
 
