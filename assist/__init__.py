@@ -85,6 +85,10 @@ def register_blueprints(app: Flask) -> None:
     from assist.identification.routes import bp as identification_bp
 
     app.register_blueprint(identification_bp)
+    # stipends: batches and payments (issue 4)
+    from assist.stipends.routes import bp as stipends_bp
+
+    app.register_blueprint(stipends_bp)
     register_api(app)
 
 

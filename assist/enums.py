@@ -145,6 +145,11 @@ class StipendStatus(StrEnum):
     FAILED = "failed"
 
 
+class StipendKind(StrEnum):
+    REGULAR = "regular"
+    ADJUSTMENT = "adjustment"
+
+
 class BatchStatus(StrEnum):
     DRAFT = "draft"
     APPROVED = "approved"
@@ -278,6 +283,10 @@ LABELS: dict[type, dict] = {
         StipendStatus.UNPAID: _l("Unpaid"),
         StipendStatus.PAID: _l("Paid"),
         StipendStatus.FAILED: _l("Payment failed"),
+    },
+    StipendKind: {
+        StipendKind.REGULAR: _l("Regular"),
+        StipendKind.ADJUSTMENT: _l("Adjustment"),
     },
     BatchStatus: {
         BatchStatus.DRAFT: _l("Draft"),

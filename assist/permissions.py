@@ -94,6 +94,20 @@ RULES: dict[str, object] = {
     "admin.settings": ADMIN,
     "admin.jobs": ADMIN,
     "admin.run_job": ADMIN,
+    # stipends: batches and payments (issue 4) — the admin's batches and bank reconciliation; the sponsor pays its
+    # own records (sponsor scope in the loaders), a caseworker reads those in its areas
+    "stipends.index": frozenset({A, C, S}),
+    "stipends.pay": frozenset({A, S}),
+    "stipends.pay_bulk": frozenset({A, S}),
+    "stipends.fail": frozenset({A, S}),
+    "stipends.reissue": frozenset({A, S}),
+    "stipends.adjust": ADMIN,
+    "stipends.batches": ADMIN,
+    "stipends.generate": ADMIN,
+    "stipends.batch": ADMIN,
+    "stipends.approve": ADMIN,
+    "stipends.bank_import": ADMIN,
+    "stipends.bank_sample": ADMIN,
     "audit.index": ADMIN,
     # bulk matching (批量匹配) and the sponsors' offers (匹配邀约)
     "matching.index": ADMIN,
@@ -131,6 +145,10 @@ RULES: dict[str, object] = {
     "api_agreements.AgreementPdf": frozenset({A, C, S}),
     "api_agreements.SignAgreement": STAFF,
     "api_agreements.TerminateAgreement": STAFF,
+    # stipends: batches and payments (issue 4)
+    "api_stipends.Stipends": frozenset({A, C, S}),
+    "api_stipends.BatchApprove": ADMIN,
+    "api_stipends.Payment": frozenset({A, S}),
 }
 
 
@@ -358,3 +376,30 @@ def get_candidate_or_404(candidate_id: int, user=None):
     if candidate is None or not area_in_scope(candidate.area, user or current_user):
         abort(404)
     return candidate
+# stipends (待遇发放): a sponsor sees the records it pays, staff those in their areas, a provider none
+def stipend_scope(user=None):
+    """A WHERE clause keeping the stipend records a user may list."""
+    from assist.stipends.models import StipendRecord
+
+    user = user or current_user
+    if user.role == Role.SPONSOR:
+        return StipendRecord.sponsor_id == user.sponsor_id if user.sponsor_id else False
+    if user.role not in STAFF:
+        return False
+    return scope_filter(StipendRecord.area_id, user)
+
+
+def get_stipend_or_404(stipend_id: int, user=None):
+    """A stipend record its paying sponsor or staff in whose scope it lies may see; otherwise 404."""
+    from assist.stipends.models import StipendRecord
+
+    user = user or current_user
+    record = db.session.get(StipendRecord, stipend_id)
+    if record is None:
+        abort(404)
+    if user.role == Role.SPONSOR:
+        if not user.sponsor_id or record.sponsor_id != user.sponsor_id:
+            abort(404)
+    elif user.role not in STAFF or not area_in_scope(db.session.get(Area, record.area_id), user):
+        abort(404)
+    return record

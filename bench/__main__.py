@@ -333,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-batch", action="store_true", help="time the pages only")
     parser.add_argument("--only-matching", action="store_true", help="time the market and bulk matching only")
     parser.add_argument("--matching-repeat", type=int, default=3, help="timed runs of the bulk matching")
+    parser.add_argument("--only-stipends", action="store_true", help="time the stipend generation only")
+    parser.add_argument("--agreements", type=int, default=100_000, help="active agreements of the stipend case")
+    parser.add_argument("--stipend-repeat", type=int, default=3, help="timed runs of the stipend generation")
     args = parser.parse_args(argv)
 
     from assist import create_app
@@ -351,17 +354,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{info['engine']} · Python {info['python']} · " + ", ".join(f"{k} {v:,}" for k, v in info["rows"].items()))
     print(f"medians of {args.repeat} runs (pages) and {args.batch_repeat} runs (batch), after warm-up\n")
     # no app context around the requests: each request has its own, as in production
-    cases = [] if args.only_matching else [case_list(app, raw, args.repeat), case_search(app, raw, args.repeat)]
-    if not args.skip_batch and not args.only_matching:
+    only = args.only_matching or args.only_stipends
+    cases = [] if only else [case_list(app, raw, args.repeat), case_search(app, raw, args.repeat)]
+    if not args.skip_batch and not only:
         cases.append(case_batch(app, today, args.batch_repeat))
     # issue 3: the market and bulk matching
-    cases.append(matching_bench.case_market(app, raw, args.repeat, Case, timed))
-    cases.append(matching_bench.case_matching(app, args.matching_repeat, Case, timed))
+    if not args.only_stipends:
+        cases.append(matching_bench.case_market(app, raw, args.repeat, Case, timed))
+        cases.append(matching_bench.case_matching(app, args.matching_repeat, Case, timed))
     # identification (issue 5)
-    if os.environ.get("BENCH_IMPORT_ROWS") != "0":
+    if not only and os.environ.get("BENCH_IMPORT_ROWS") != "0":
         from bench.identification import import_cases
 
         cases.extend(import_cases(app))
+    # stipends (issue 4)
+    if not args.only_matching:
+        from bench import stipends
+
+        stipends.ensure_agreements(app, min(args.agreements, args.families))
+        cases.extend(stipends.cases(app, raw, today, args.stipend_repeat, Case))
     raw.close()
 
     print(table(cases))

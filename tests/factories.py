@@ -227,3 +227,31 @@ def sent_offer(market: Market, sponsor=None, post=None, days: int = 7):
     db.session.add(offer)
     db.session.commit()
     return offer
+# stipends: batches and payments (issue 4)
+def stipend(agreement, month: str = "2026-09", *, batch: str = "approved", amount_fen: int | None = None, days=None):
+    """A stipend record of ``agreement`` (a snapshot as generation writes it) in ``month``'s batch, made ``batch``."""
+    import calendar
+
+    from assist.enums import BatchStatus
+    from assist.stipends.models import StipendBatch, StipendRecord
+
+    existing = db.session.scalar(db.select(StipendBatch).where(StipendBatch.month == month))
+    if existing is None:
+        db.session.add(StipendBatch(month=month, status=BatchStatus(batch)))
+    else:
+        existing.status = BatchStatus(batch)
+    days_in_month = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
+    record = StipendRecord(
+        agreement_id=agreement.id,
+        month=month,
+        sponsor_id=agreement.sponsor_id,
+        area_id=agreement.area_id,
+        family_id=agreement.family_id,
+        days=days or days_in_month,
+        days_in_month=days_in_month,
+        monthly_amount_fen=agreement.monthly_amount_fen,
+        amount_fen=agreement.monthly_amount_fen if amount_fen is None else amount_fen,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record

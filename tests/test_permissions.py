@@ -157,6 +157,21 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("admin.settings", "POST"): ADMIN_422,
     ("admin.jobs", "GET"): ADMIN,
     ("admin.run_job", "POST"): row(302, 302, 403, 403, 403, 403),  # requested, back to the jobs page
+    # stipends: batches and payments (issue 4) — the record is the sponsor's, in cw_a's area, its batch approved
+    ("stipends.index", "GET"): row(302, 200, 200, 200, 200, 403),  # others see an empty list
+    ("stipends.pay", "POST"): row(302, 422, 403, 403, 422, 403, 404),
+    ("stipends.pay_bulk", "POST"): row(302, 422, 403, 403, 422, 403),  # nothing selected
+    ("stipends.fail", "POST"): row(302, 422, 403, 403, 422, 403, 404),
+    ("stipends.reissue", "POST"): row(302, 302, 403, 403, 302, 403, 404),  # not failed: a message and back
+    ("stipends.adjust", "GET"): ADMIN,
+    ("stipends.adjust", "POST"): ADMIN_422,
+    ("stipends.batches", "GET"): ADMIN,
+    ("stipends.generate", "POST"): ADMIN_422,
+    ("stipends.batch", "GET"): ADMIN,
+    ("stipends.approve", "POST"): row(302, 302, 403, 403, 403, 403),  # already approved: a message and back
+    ("stipends.bank_import", "GET"): ADMIN,
+    ("stipends.bank_import", "POST"): ADMIN_422,
+    ("stipends.bank_sample", "GET"): ADMIN,
     ("audit.index", "GET"): ADMIN,
     # bulk matching (the matrix's run is sent already: send and discard answer with a message) and offers (the
     # sponsor's offer is of a post claimed meanwhile: accepting it is refused with a message)
@@ -224,6 +239,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api_identification.Imports", "POST"): API_STAFF_422,
     ("api_identification.ImportById", "GET"): API_RECORD,
     ("api_identification.Candidates", "GET"): API_STAFF,
+    # stipends: batches and payments (issue 4)
+    ("api_stipends.Stipends", "GET"): row(401, 422, 422, 422, 422, 403),  # ?month= is required
+    ("api_stipends.BatchApprove", "POST"): row(401, 409, 403, 403, 403, 403),  # already approved
+    ("api_stipends.Payment", "POST"): row(401, 200, 403, 403, 200, 403, 404),
 }
 
 #: page POSTs whose empty body would be valid get one invalid field instead, so the allowed answer is the form's
@@ -247,6 +266,7 @@ API_BODIES = {
     # issue 3, the API part
     "api_agreements.SignAgreement": lambda: {"signed_on": (date.today() - timedelta(days=1)).isoformat()},
     "api_agreements.TerminateAgreement": lambda: {"end_date": "2027-06-30", "reason": "矩阵测试"},
+    "api_stipends.Payment": lambda: {"paid_on": "2026-10-10", "reference": "HZB-MATRIX-1"},
 }
 #: route argument → key of the matrix's ids, where an endpoint needs a different record than the default
 ID_OVERRIDES: dict[str, dict[str, str]] = {
@@ -330,6 +350,9 @@ def test_permission_matrix(app, world, role):
         # bulk matching: a sent offer to the sponsor's organisation, and its run
         "offer_id": (offer := factories.sent_offer(market)).id,
         "run_id": offer.run_id,
+        # stipends (issue 4): a record of the sponsor's agreement in an approved batch
+        "stipend_id": factories.stipend(market.agreement, "2026-09").id,
+        "month": "2026-09",
     }
     # identification (issue 5)
     from tests.identification.helpers import matrix_ids

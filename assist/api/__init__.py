@@ -38,3 +38,7 @@ def register_api(app) -> None:
     from assist.api import identification
 
     api.register_blueprint(identification.blp, url_prefix="/api/v1")
+    # stipends and payments (issue 4)
+    from assist.api import stipends
+
+    api.register_blueprint(stipends.blp, url_prefix="/api/v1")

@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     # identification (issue 5)
     #: screening of imported workers: points per rule and the candidate threshold (assist.identification.screening)
     "screening": copy.deepcopy(SCREENING_DEFAULTS),
+    #: stipends (待遇): a month's records are due by this day of the month after; unpaid after it they are overdue
+    "payment_due_day": 15,
 }
 
 
@@ -126,6 +128,7 @@ def validate_settings(values: dict[str, Any]) -> dict[str, str]:
         ("family_post_limit", 1, 10),
         ("claim_days", 1, 90),
         ("offer_days", 1, 90),
+        ("payment_due_day", 1, 28),
     ):
         v = values.get(key)
         if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assist.agreements.models import Agreement
 from assist.db_types import UTCDateTime, utcnow
-from assist.enums import BatchStatus, Colour, StipendStatus, enum_type
+from assist.enums import BatchStatus, Colour, StipendKind, StipendStatus, enum_type
 from assist.extensions import db
 
 
@@ -37,8 +37,17 @@ class StipendRecord(db.Model):
 
     __tablename__ = "stipend_records"
     __table_args__ = (
-        # exactly once by construction: one record per agreement and month
-        UniqueConstraint("agreement_id", "month", name="uq_stipend_records_agreement_month"),
+        # exactly once by construction: one regular record per agreement and month (adjustments are extra rows)
+        Index(
+            "uq_stipend_records_agreement_month",
+            # month first: a month's records are counted from the index alone, and its probes find one row
+            "month",
+            "agreement_id",
+            unique=True,
+            sqlite_where=text("kind = 'regular'"),
+            postgresql_where=text("kind = 'regular'"),
+        ),
+        Index("ix_stipend_records_corrects", "corrects_id"),
         Index("ix_stipend_records_month_sponsor", "month", "sponsor_id", "status"),
         Index("ix_stipend_records_month_area", "month", "area_id"),
         Index("ix_stipend_records_sponsor_status", "sponsor_id", "status", "month"),
@@ -49,8 +58,13 @@ class StipendRecord(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"))
-    #: YYYY-MM, the month worked (paid in arrears the month after)
+    #: YYYY-MM: the month worked (paid in arrears the month after); for an adjustment, the batch it is paid in
     month: Mapped[str] = mapped_column(String(7))
+    #: regular (generated) or adjustment (an explicit correction of an approved record, paid in a later batch)
+    kind: Mapped[StipendKind] = mapped_column(enum_type(StipendKind), default=StipendKind.REGULAR)
+    #: the record an adjustment corrects, and why
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("stipend_records.id"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
     # copied from the agreement and family when generated, so reports and scope need no join and a frozen batch
     # never changes when the agreement is edited later
     sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"))
@@ -69,6 +83,17 @@ class StipendRecord(db.Model):
     reference: Mapped[str] = mapped_column(String(60), default="")
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: when a bank statement line matched this payment
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: why the last attempt failed, and how many attempts there have been (a reissue starts the next one)
+    failure_reason: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agreement: Mapped[Agreement] = relationship()
+    corrects: Mapped[StipendRecord | None] = relationship(remote_side=[id])
+
+    @property
+    def payment_code(self) -> str:
+        """The code the sponsor writes in the transfer's memo (摘要), so a bank statement line finds this record."""
+        return f"ST{self.id}"

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from assist import audit
 from assist.agreements.models import Agreement, Suspension
 from assist.db_types import local_today, utcnow
-from assist.enums import AgreementStatus, BatchStatus, StipendStatus
+from assist.enums import AgreementStatus, BatchStatus, StipendKind, StipendStatus
 from assist.errors import ValidationFailed
 from assist.extensions import db
 from assist.families.models import Family
@@ -27,6 +27,10 @@ from assist.stipends.models import StipendBatch, StipendRecord
 #: agreements that count: signed ones, whether in force now or ended since (drafts and cancelled ones never pay)
 PAYING = (AgreementStatus.SIGNED, AgreementStatus.ACTIVE, AgreementStatus.ENDED)
 CHUNK = 5000
+#: the partial unique index's condition: one regular record per agreement and month
+REGULAR = StipendRecord.kind == StipendKind.REGULAR
+#: the same, as the literal SQL of the index (the conflict target must repeat it; a bound parameter would not match)
+REGULAR_INDEX = text("kind = 'regular'")
 
 
 def parse_month(month: str) -> tuple[date, date]:
@@ -71,20 +75,62 @@ class Generated:
     frozen: bool = False
 
 
-def _insert(rows: list[dict]) -> int:
-    """Insert the rows that do not exist yet; the number inserted (the database decides, not a prior read)."""
+#: the columns generation writes, in the order of its row tuples
+COLUMNS = (
+    "agreement_id",
+    "month",
+    "kind",
+    "sponsor_id",
+    "area_id",
+    "family_id",
+    "colour",
+    "days",
+    "days_in_month",
+    "monthly_amount_fen",
+    "amount_fen",
+    "status",
+    "reference",
+    "reason",
+    "failure_reason",
+    "attempts",
+    "created_at",
+)
+_CONFLICT = "ON CONFLICT (agreement_id, month) WHERE kind = 'regular' DO NOTHING"
+
+
+def _insert(rows: list[tuple]) -> int:
+    """Insert the rows that do not exist yet; the number inserted (the database decides, not a prior read).
+
+    PostgreSQL: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING. SQLite: one
+    executemany of INSERT … ON CONFLICT DO NOTHING. Either way the unique index settles races, and the row count
+    is what this run inserted.
+    """
     if not rows:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    factory = pg_insert if dialect == "postgresql" else sqlite_insert
+    connection = db.session.connection()
+    columns = ", ".join(COLUMNS)
+    if connection.dialect.name == "postgresql":
+        # the columns alone (no NOT NULL, no id sequence), gone at commit
+        connection.exec_driver_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS stipend_rows_in ON COMMIT DROP AS "
+            f"SELECT {columns} FROM stipend_records WITH NO DATA"
+        )
+        connection.exec_driver_sql("TRUNCATE stipend_rows_in")
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY stipend_rows_in ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        result = connection.exec_driver_sql(
+            f"INSERT INTO stipend_records ({columns}) SELECT {columns} FROM stipend_rows_in {_CONFLICT}"
+        )
+        return result.rowcount
+    placeholders = ", ".join("?" * len(COLUMNS))
     created = 0
     for start in range(0, len(rows), CHUNK):
-        stmt = (
-            factory(StipendRecord)
-            .on_conflict_do_nothing(index_elements=["agreement_id", "month"])
-            .returning(StipendRecord.id)
+        result = connection.exec_driver_sql(
+            f"INSERT INTO stipend_records ({columns}) VALUES ({placeholders}) {_CONFLICT}", rows[start : start + CHUNK]
         )
-        created += len(db.session.execute(stmt, rows[start : start + CHUNK]).all())
+        created += result.rowcount
     return created
 
 
@@ -96,7 +142,9 @@ def _ensure_batch(month: str) -> StipendBatch:
         .values(month=month, status=BatchStatus.DRAFT, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["month"])
     )
-    return db.session.scalar(select(StipendBatch).where(StipendBatch.month == month))
+    # locked until the transaction ends (PostgreSQL; SQLite's insert above already holds the write lock), so an
+    # approval cannot slip in between reading the batch's status and inserting into it
+    return db.session.scalar(select(StipendBatch).where(StipendBatch.month == month).with_for_update())
 
 
 def generate_month(month: str, actor=None, today: date | None = None) -> Generated:
@@ -117,9 +165,15 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
         Agreement.start_on <= last,
         last_day >= first,
     )
-    existing_ids = set(db.session.scalars(select(StipendRecord.agreement_id).where(StipendRecord.month == month)))
     if batch.frozen:
-        return Generated(month, 0, len(existing_ids), frozen=True)
+        return Generated(month, 0, _count(month), frozen=True)
+    # only the agreements still without the month's record are read (a repeated run reads nothing); the probe is
+    # answered by the partial unique index, whose condition it repeats literally
+    recorded = (
+        select(StipendRecord.id)
+        .where(StipendRecord.agreement_id == Agreement.id, StipendRecord.month == month, REGULAR_INDEX)
+        .exists()
+    )
     agreements = db.session.execute(
         select(
             Agreement.id,
@@ -132,7 +186,7 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
             Family.colour,
         )
         .join(Family, Family.id == Agreement.family_id)
-        .where(overlapping)
+        .where(overlapping, ~recorded)
         .order_by(Agreement.id)
     ).all()
     suspensions: dict[int, list[tuple[date, date]]] = {}
@@ -143,36 +197,54 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
     ):
         suspensions.setdefault(agreement_id, []).append((s_start, s_end or last))
     days_in_month = last.day
-    now = utcnow()
+    # stored as UTCDateTime stores it: naive UTC (SQLite keeps its text form)
+    now = utcnow().replace(tzinfo=None)
+    if db.session.get_bind().dialect.name != "postgresql":
+        now = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    unpaid, regular = StipendStatus.UNPAID.value, StipendKind.REGULAR.value
     rows = []
-    for a in agreements:
-        if a.id in existing_ids:
-            continue
-        days = active_days(first, last, a.start_on, a.last_day, suspensions.get(a.id, []))
-        if days <= 0:
-            continue  # suspended all month: nothing accrues, nothing to pay
+    for agreement_id, sponsor_id, area_id, family_id, start_on, end_on, monthly, colour in agreements:
+        spans = suspensions.get(agreement_id)
+        if spans is None and start_on <= first and end_on >= last:
+            days = days_in_month  # the common case: in force all month
+        else:
+            days = active_days(first, last, start_on, end_on, spans or [])
+            if days <= 0:
+                continue  # suspended all month: nothing accrues, nothing to pay
         rows.append(
-            {
-                "agreement_id": a.id,
-                "month": month,
-                "sponsor_id": a.sponsor_id,
-                "area_id": a.area_id,
-                "family_id": a.family_id,
-                "colour": a.colour.value if a.colour else None,
-                "days": days,
-                "days_in_month": days_in_month,
-                "monthly_amount_fen": a.monthly_amount_fen,
-                "amount_fen": prorate(a.monthly_amount_fen, days, days_in_month),
-                "status": StipendStatus.UNPAID.value,
-                "reference": "",
-                "created_at": now,
-            }
+            (
+                agreement_id,
+                month,
+                regular,
+                sponsor_id,
+                area_id,
+                family_id,
+                colour.value if colour else None,
+                days,
+                days_in_month,
+                monthly,
+                prorate(monthly, days, days_in_month),
+                unpaid,
+                "",
+                "",
+                "",
+                1,
+                now,
+            )
         )
     created = _insert(rows)
     if created:
         audit.record(actor, "generate", "stipend_batch", month, after={"created": created}, summary=month)
     db.session.flush()
-    return Generated(month, created, len(existing_ids) + len(rows) - created)
+    # existing: every record of the month this run did not insert (also those a concurrent run inserted: their rows
+    # conflicted with ours only once that run had committed)
+    return Generated(month, created, _count(month) - created)
+
+
+def _count(month: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(StipendRecord).where(StipendRecord.month == month, REGULAR_INDEX)
+    )
 
 
 def missing_months(today: date | None = None) -> list[str]:
