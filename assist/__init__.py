@@ -69,6 +69,10 @@ def register_blueprints(app: Flask) -> None:
     for bp in (main_bp, auth_bp, families_bp, assessments_bp, admin_bp, audit_bp):
         app.register_blueprint(bp)
     register_api(app)
+    # reports (issue 4)
+    from assist.reports.routes import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
 
 
 def register_security(app: Flask) -> None:

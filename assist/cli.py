@@ -15,6 +15,10 @@ def init_commands(app) -> None:
     from assist.stipends.cli import stipends_group
 
     app.cli.add_command(stipends_group)
+    # reports (issue 4)
+    from assist.reports.cli import report_group
+
+    app.cli.add_command(report_group)
 
 
 @click.command("create-user")

@@ -26,6 +26,15 @@ RULES: dict[str, object] = {
     "auth.login": PUBLIC,
     "auth.logout": EVERYONE,
     "main.index": EVERYONE,
+    # reports (issue 4): the monthly report for staff (scoped), statements and certificates for the admin and the
+    # sponsor itself (get_sponsor_or_404), the list of certificates for the admin
+    "reports.monthly": STAFF,
+    "reports.monthly_xlsx": STAFF,
+    "reports.monthly_csv": STAFF,
+    "reports.monthly_pdf": STAFF,
+    "reports.statement": frozenset({A, S}),
+    "reports.certificate": frozenset({A, S}),
+    "reports.certificates": ADMIN,
     "auth.profile": EVERYONE,
     # families (一户一档)
     "families.index": STAFF,
@@ -63,6 +72,8 @@ RULES: dict[str, object] = {
     "api_families.Incomes": STAFF,
     "api_families.Assessments": STAFF,
     "api_families.ColourHistory": STAFF,
+    # reports (issue 4)
+    "api_reports.MonthlyReport": ADMIN,
 }
 
 

@@ -29,3 +29,7 @@ def register_api(app) -> None:
 
     for module in (main, areas, families):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    # reports (issue 4)
+    from assist.api import reports
+
+    api.register_blueprint(reports.blp, url_prefix="/api/v1")
