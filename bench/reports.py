@@ -133,7 +133,9 @@ def build(url: str, records: int, sponsors: int, rebuild: bool) -> None:
         "amount_fen, status, reference, created_at"
     )
     if pg:
-        cur.execute(f"INSERT INTO stipend_records ({columns}) {select_rows} FROM generate_series(1, {records}) AS g")
+        cur.execute(
+            f"INSERT INTO stipend_records ({columns}) {select_rows} FROM generate_series(CAST(1 AS BIGINT), {records}) AS g"
+        )
         cur.execute("SET session_replication_role = DEFAULT")
         cur.execute("ANALYZE")
     else:

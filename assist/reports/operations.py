@@ -507,7 +507,8 @@ def dashboard(user, today: date | None = None) -> Dashboard:
     )
     month_amount, month_paid = payout_rows.get(last, (0, 0))
 
-    first_day = datetime.strptime(months[0] + "-01", "%Y-%m-%d").replace(tzinfo=SHANGHAI)
+    change_months = [*months[1:], month_of(today)]  # colour changes happen this month too
+    first_day = datetime.strptime(change_months[0] + "-01", "%Y-%m-%d").replace(tzinfo=SHANGHAI)
     changed = _local_month(ColourChange.at).label("month")
     change_counts: dict[tuple[str, str], int] = {}
     for month, to_colour, n in db.session.execute(
@@ -517,7 +518,6 @@ def dashboard(user, today: date | None = None) -> Dashboard:
         .group_by(changed, ColourChange.to_colour)
     ):
         change_counts[(month, to_colour.value)] = n
-    change_months = [*months[1:], month_of(today)]  # changes happen this month too
     colour_changes = Series(
         change_months,
         [(colour_name(c), COLOUR_HEX[c], [change_counts.get((m, c), 0) for m in change_months]) for c in COLOURS],

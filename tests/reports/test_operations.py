@@ -163,3 +163,16 @@ def test_dashboard_with_nothing(world):
     d = reports.dashboard(world.provider)
     assert d.families_total == 0 and d.payouts.empty and d.colour_changes.empty
     assert d.red_waiting == 0 and d.red_longest_days is None
+
+
+def test_dashboard_counts_colour_changes_by_month_and_colour(world):
+    from assist.assessments.models import ColourChange
+
+    changes = db.session.execute(select(ColourChange.to_colour, func.count()).group_by(ColourChange.to_colour)).all()
+    assert changes  # the world's families were assessed when they were opened
+    d = reports.dashboard(world.admin)
+    assert d.colour_changes.labels[-1] == reports.month_of(reports.local_today())
+    by_colour = {name: sum(values) for name, _c, values in d.colour_changes.series}
+    assert by_colour == {reports.colour_name(c): {k.value: n for k, n in changes}.get(c, 0) for c in reports.COLOURS}
+    town_b = reports.dashboard(world.cw_b)
+    assert sum(v for _n, _c, values in town_b.colour_changes.series for v in values) == 1  # family_b only
