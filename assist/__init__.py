@@ -90,6 +90,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(stipends_bp)
     register_api(app)
+    # reports (issue 4)
+    from assist.reports.routes import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
 
 
 def register_security(app: Flask) -> None:

@@ -22,6 +22,10 @@ def init_commands(app) -> None:
     from assist.identification.cli import import_group
 
     app.cli.add_command(import_group)
+    # reports (issue 4)
+    from assist.reports.cli import report_group
+
+    app.cli.add_command(report_group)
 
 
 @click.command("create-user")

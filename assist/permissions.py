@@ -26,6 +26,15 @@ RULES: dict[str, object] = {
     "auth.login": PUBLIC,
     "auth.logout": EVERYONE,
     "main.index": EVERYONE,
+    # reports (issue 4): the monthly report for staff (scoped), statements and certificates for the admin and the
+    # sponsor itself (get_sponsor_or_404), the list of certificates for the admin
+    "reports.monthly": STAFF,
+    "reports.monthly_xlsx": STAFF,
+    "reports.monthly_csv": STAFF,
+    "reports.monthly_pdf": STAFF,
+    "reports.statement": frozenset({A, S}),
+    "reports.certificate": frozenset({A, S}),
+    "reports.certificates": ADMIN,
     "auth.profile": EVERYONE,
     "auth.email": EVERYONE,
     "inbox.index": EVERYONE,
@@ -149,6 +158,8 @@ RULES: dict[str, object] = {
     "api_stipends.Stipends": frozenset({A, C, S}),
     "api_stipends.BatchApprove": ADMIN,
     "api_stipends.Payment": frozenset({A, S}),
+    # reports (issue 4)
+    "api_reports.MonthlyReport": ADMIN,
 }
 
 

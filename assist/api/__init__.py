@@ -42,3 +42,7 @@ def register_api(app) -> None:
     from assist.api import stipends
 
     api.register_blueprint(stipends.blp, url_prefix="/api/v1")
+    # reports (issue 4)
+    from assist.api import reports
+
+    api.register_blueprint(reports.blp, url_prefix="/api/v1")

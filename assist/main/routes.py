@@ -1,41 +1,25 @@
 """The landing page, the locale switch and a health check."""
 
-from datetime import date
-
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from assist.enums import FamilyStatus, Role
+from assist.enums import Role
 from assist.extensions import db
-from assist.families.models import Family
 from assist.i18n import safe_next
-from assist.permissions import scope_filter
+from assist.reports import operations as reports
 
 bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
 def index():
+    """The landing page: the dashboard for staff (scoped to a caseworker's areas), a summary for a sponsor."""
+    if current_user.role == Role.SPONSOR:
+        return render_template("main/index_sponsor.html", s=reports.sponsor_summary(current_user))
     if current_user.role not in (Role.ADMIN, Role.CASEWORKER):
         return render_template("main/index_other.html")
-    scoped = (Family.status == FamilyStatus.ACTIVE) & scope_filter(Family.area_id)
-    by_colour = dict(
-        db.session.execute(select(Family.colour, func.count()).where(scoped).group_by(Family.colour)).all()
-    )
-    by_type = dict(
-        db.session.execute(select(Family.primary_type, func.count()).where(scoped).group_by(Family.primary_type)).all()
-    )
-    overdue = db.session.scalar(select(func.count()).where(scoped, Family.next_review_on < date.today()))
-    exit_candidates = db.session.scalar(select(func.count()).where(scoped, Family.exit_flagged_on.is_not(None)))
-    return render_template(
-        "main/index.html",
-        by_colour=by_colour,
-        by_type=by_type,
-        total=sum(by_colour.values()),
-        overdue=overdue,
-        exit_candidates=exit_candidates,
-    )
+    return render_template("main/index.html", d=reports.dashboard(current_user))
 
 
 @bp.route("/locale/<code>")

@@ -48,8 +48,10 @@ class StipendRecord(db.Model):
             postgresql_where=text("kind = 'regular'"),
         ),
         Index("ix_stipend_records_corrects", "corrects_id"),
-        Index("ix_stipend_records_month_sponsor", "month", "sponsor_id", "status"),
-        Index("ix_stipend_records_month_area", "month", "area_id"),
+        # the monthly report sums a month by sponsor, area and colour from these indexes alone (migration 0010)
+        Index("ix_stipend_records_month_sponsor", "month", "sponsor_id", "status", "amount_fen"),
+        Index("ix_stipend_records_month_area", "month", "area_id", "status", "amount_fen"),
+        Index("ix_stipend_records_month_colour", "month", "colour", "status", "amount_fen"),
         Index("ix_stipend_records_sponsor_status", "sponsor_id", "status", "month"),
         CheckConstraint("days >= 1 AND days <= days_in_month", name="days_in_range"),
         CheckConstraint("days_in_month BETWEEN 28 AND 31", name="days_in_month_range"),

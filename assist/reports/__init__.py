@@ -1,0 +1,1 @@
+"""Reports (报表): the monthly payout report, statements, certificates, running totals and the dashboard."""
