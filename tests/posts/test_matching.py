@@ -288,3 +288,74 @@ def test_too_large_for_the_milp_goes_to_the_flow(monkeypatch):
     # the flow's repair and fill find the optimum here, where greedy wastes the budget
     assert solution.objective == brute_force(posts, sponsors) > solution.greedy_objective
     assert solution.bound >= solution.objective
+
+
+# the min-cost flow (large instances), tried on medium ones --------------------------------------------------------------
+
+
+def _medium(seed: int, budget_per_place: tuple[int, ...] | None):
+    """300 posts in 12 areas and 40 sponsors; budgets per place from ``budget_per_place`` (None: no budget binds)."""
+    import random
+
+    rng = random.Random(seed)
+    posts = [
+        PostItem(
+            i, rng.randint(1, 12), rng.choice([30_000, 50_000, 80_000, 150_000]), rng.randint(0, 3), rng.randint(0, 500)
+        )
+        for i in range(300)
+    ]
+    sponsors = []
+    for j in range(40):
+        places = rng.choice([1, 2, 3, 5, 8])
+        budget = places * (rng.choice(budget_per_place) if budget_per_place else 150_000)
+        preferred = frozenset(rng.sample(range(1, 13), rng.choice([0, 1, 3])))
+        sponsors.append(SponsorItem(j, places, budget, preferred))
+    return posts, sponsors
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_flow_respects_every_constraint_and_beats_greedy(monkeypatch, seed):
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
+    posts, sponsors = _medium(seed, (40_000, 80_000, 120_000))
+    solution = solve(posts, sponsors)
+    assert solution.solver in ("flow", "greedy")
+    assert feasible(posts, sponsors, solution.pairs)
+    assert len({p for p, _ in solution.pairs}) == len(solution.pairs)
+    for si, s in enumerate(sponsors):
+        mine = [p for p, t in solution.pairs if t == si]
+        assert len(mine) <= s.posts and sum(posts[p].amount_fen for p in mine) <= s.budget_fen
+    assert solution.objective == objective(posts, sponsors, solution.pairs) >= solution.greedy_objective
+    assert solution.bound >= solution.objective
+
+
+def test_the_flow_beats_greedy_under_budget_pressure(monkeypatch):
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
+    better = 0
+    for seed in range(6):
+        posts, sponsors = _medium(seed, (40_000, 80_000, 120_000))
+        solution = solve(posts, sponsors)
+        better += solution.solver == "flow" and solution.objective > solution.greedy_objective
+    assert better >= 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_without_budget_pressure_the_flow_reaches_the_milp_optimum(monkeypatch, seed):
+    posts, sponsors = _medium(seed, None)
+    posts, sponsors = posts[:120], sponsors[:25]  # every pair a candidate, the MILP proven optimal
+    milp = solve(posts, sponsors, time_limit=30)
+    assert milp.solver == "highs"
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
+    flow = solve(posts, sponsors)
+    assert flow.solver == "flow-exact"
+    assert flow.objective == milp.objective == flow.bound
+    assert feasible(posts, sponsors, flow.pairs)
+
+
+def test_the_flow_bound_is_above_the_milp_optimum_under_budget_pressure(monkeypatch):
+    posts, sponsors = _medium(1, (40_000, 80_000))
+    posts, sponsors = posts[:60], sponsors[:6]
+    milp = solve(posts, sponsors, time_limit=30)
+    assert milp.solver == "highs"  # proven optimal
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
+    flow = solve(posts, sponsors)
+    assert flow.objective <= milp.objective <= flow.bound
