@@ -54,13 +54,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 
+import orjson
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from assist import audit
 from assist.areas.models import Area
+from assist.bulk import insert_rows
 from assist.db_types import utcnow
 from assist.enums import MatchRunStatus, OfferStatus, PostStatus, SponsorStatus
 from assist.errors import Conflict, NotFound
@@ -762,6 +765,21 @@ def explain(reason: dict) -> str:
     return str(code)
 
 
+#: the offers table in its stored form, for the set-based insert (JSON as text, the status as its value)
+_offer_rows = Table(
+    "offers",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer),
+    Column("post_id", Integer),
+    Column("sponsor_id", Integer),
+    Column("status", String(24)),
+    Column("points", Integer),
+    Column("reasons", Text),
+    Column("decline_reason", String(200)),
+)
+
+
 # operations -----------------------------------------------------------------------------------------------------------
 
 
@@ -788,19 +806,23 @@ def propose(actor, now: datetime | None = None, time_limit: float = TIME_LIMIT_S
     for pi, si in solution.pairs:
         n, spent = loads[si]
         loads[si] = (n + 1, spent + posts[pi].amount_fen)
+    # set-based: one COPY on PostgreSQL (one executemany elsewhere), the reasons serialised once each
+    proposed = OfferStatus.PROPOSED.value
     rows = [
         {
             "run_id": run.id,
             "post_id": posts[pi].id,
             "sponsor_id": sponsors[si].id,
-            "status": OfferStatus.PROPOSED,
+            "status": proposed,
             "points": pair_points(posts[pi], sponsors[si]),
-            "reasons": reasons_for(posts[pi], sponsors[si], loads[si], areas.get(posts[pi].area_id, ("", ""))[1]),
+            "reasons": orjson.dumps(
+                reasons_for(posts[pi], sponsors[si], loads[si], areas.get(posts[pi].area_id, ("", ""))[1])
+            ).decode(),
+            "decline_reason": "",
         }
         for pi, si in solution.pairs
     ]
-    if rows:
-        db.session.execute(insert(Offer), rows)
+    insert_rows(db.session.connection(), _offer_rows, rows)
     run.seconds = round(time.perf_counter() - started, 3)
     audit.record(
         actor,
@@ -813,6 +835,7 @@ def propose(actor, now: datetime | None = None, time_limit: float = TIME_LIMIT_S
             "greedy_objective": run.greedy_objective,
             "solver": run.solver,
             "candidate_pairs": solution.edges,
+            **({"bound": solution.bound} if solution.bound is not None else {}),
             "seconds": run.seconds,
             **({"notes": solution.notes} if solution.notes else {}),
         },
@@ -840,18 +863,34 @@ def send_offers(actor, run: MatchRun, now: datetime | None = None) -> int:
     now = now or utcnow()
     _move_run(run, MatchRunStatus.SENT, sent_at=now)
     other = aliased(Offer)
-    sent = db.session.execute(
-        update(Offer)
-        .where(
-            Offer.run_id == run.id,
-            Offer.status == OfferStatus.PROPOSED,
-            Offer.post_id.in_(select(Post.id).where(Post.status == PostStatus.OPEN)),
-            Offer.sponsor_id.in_(select(Sponsor.id).where(Sponsor.status == SponsorStatus.APPROVED)),
-            ~select(other.id).where(other.post_id == Offer.post_id, other.status == OfferStatus.SENT).exists(),
-        )
-        .values(status=OfferStatus.SENT, expires_at=now + timedelta(days=get_settings()["offer_days"]))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    sendable = (
+        Offer.run_id == run.id,
+        Offer.status == OfferStatus.PROPOSED,
+        Offer.post_id.in_(select(Post.id).where(Post.status == PostStatus.OPEN)),
+        Offer.sponsor_id.in_(select(Sponsor.id).where(Sponsor.status == SponsorStatus.APPROVED)),
+        ~select(other.id).where(other.post_id == Offer.post_id, other.status == OfferStatus.SENT).exists(),
+    )
+    values = {"status": OfferStatus.SENT, "expires_at": now + timedelta(days=get_settings()["offer_days"])}
+    try:
+        with db.session.begin_nested():
+            sent = db.session.execute(
+                update(Offer).where(*sendable).values(**values).execution_options(synchronize_session=False)
+            ).rowcount
+    except IntegrityError:
+        # another proposal's offer for one of these posts was sent at the same moment (one sent offer per post:
+        # uq_offers_post_sent): offer by offer, each post that is taken meanwhile is skipped and its offer lapses
+        sent = 0
+        for offer_id in db.session.scalars(select(Offer.id).where(*sendable).order_by(Offer.id)).all():
+            try:
+                with db.session.begin_nested():
+                    sent += db.session.execute(
+                        update(Offer)
+                        .where(Offer.id == offer_id, *sendable)
+                        .values(**values)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+            except IntegrityError:
+                continue
     lapsed = db.session.execute(
         update(Offer)
         .where(Offer.run_id == run.id, Offer.status == OfferStatus.PROPOSED)

@@ -13,7 +13,7 @@ from assist.db_types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0004'
+down_revision = '0006'  # re-chained after 0006 (one sent offer per post)
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from assist.db_types import utcnow
 from assist.enums import MatchRunStatus, OfferStatus, PostStatus
@@ -359,3 +359,72 @@ def test_the_flow_bound_is_above_the_milp_optimum_under_budget_pressure(monkeypa
     monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
     flow = solve(posts, sponsors)
     assert flow.objective <= milp.objective <= flow.bound
+
+
+# one sent offer per post ------------------------------------------------------------------------------------------------
+
+
+def test_the_database_refuses_a_second_sent_offer_of_a_post(world, market):
+    from sqlalchemy.exc import IntegrityError
+
+    factories.sent_offer(market, sponsor=market.org, post=market.open_post)
+    with pytest.raises(IntegrityError):
+        factories.sent_offer(market, sponsor=market.other_org, post=market.open_post)
+    db.session.rollback()
+    # a lapsed or declined one does not count
+    db.session.execute(db.update(Offer).values(status=OfferStatus.LAPSED))
+    db.session.commit()
+    factories.sent_offer(market, sponsor=market.other_org, post=market.open_post)
+
+
+def test_two_proposals_of_one_post_send_it_once(world, market):
+    first, second = matching.propose(world.admin), None
+    db.session.commit()
+    # a second proposal before the first is sent offers the same post again
+    second = matching.propose(world.admin)
+    db.session.commit()
+    post_id = market.open_post.id
+    assert post_id in {o.post_id for o in second.offers}
+    assert matching.send_offers(world.admin, first) == 1
+    assert matching.send_offers(world.admin, second) == 0
+    db.session.commit()
+    statuses = db.session.scalars(select(Offer.status).where(Offer.post_id == post_id).order_by(Offer.id)).all()
+    assert statuses == [OfferStatus.SENT, OfferStatus.LAPSED]
+
+
+def test_a_send_racing_another_skips_the_post(world, market):
+    """Two proposals sent at the same moment: the second's statement waits on the first's uncommitted offer and, once
+    that commits, trips the unique index; the post is skipped and its offer lapses (no error)."""
+    import threading
+    import time
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no two sends can overlap")
+    first = matching.propose(world.admin)
+    db.session.commit()
+    extra = _open_posts(world, 1)[0]  # only in the second proposal: nothing contests it
+    second = matching.propose(world.admin)
+    db.session.commit()
+    assert {o.post_id for o in second.offers} == {market.open_post.id, extra.id}
+    updated, release = threading.Event(), threading.Event()
+    engine, first_id = db.engine, first.id
+
+    def competitor():
+        with engine.connect() as conn:
+            # the first proposal's offer sent and not yet committed: the race
+            conn.execute(text("UPDATE offers SET status = 'sent' WHERE run_id = :r"), {"r": first_id})
+            updated.set()
+            release.wait(10)
+            time.sleep(0.5)  # let the other send reach the index and wait on this transaction
+            conn.commit()
+
+    thread = threading.Thread(target=competitor)
+    thread.start()
+    assert updated.wait(10)
+    release.set()
+    sent = matching.send_offers(world.admin, second)
+    db.session.commit()
+    thread.join(10)
+    assert sent == 1
+    rows = dict(db.session.execute(select(Offer.post_id, Offer.status).where(Offer.run_id == second.id)).all())
+    assert rows == {market.open_post.id: OfferStatus.LAPSED, extra.id: OfferStatus.SENT}
