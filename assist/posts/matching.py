@@ -631,7 +631,8 @@ def solve(
             notes.append(f"MILP: {status}")
         solver = "highs" if status == "optimal" else "highs-limit"
     else:
-        notes.append(f"{max(len(candidates), len(posts))}+ candidate pairs, over {MAX_MILP_EDGES}: min-cost flow")
+        many = f"{len(candidates)}" if candidates else f"{len(posts)} posts: more than"
+        notes.append(f"{many} {MAX_MILP_EDGES} candidate pairs: min-cost flow")
     if pairs is None or solver == "highs-limit":
         # no proven optimum from the MILP: the flow, and the better of the two
         try:
@@ -639,7 +640,9 @@ def solve(
         except (ValueError, RuntimeError, MemoryError) as exc:
             notes.append(f"flow: {exc}")
         else:
-            if pairs is None or objective(posts, sponsors, flow_pairs) > objective(posts, sponsors, pairs):
+            if not feasible(posts, sponsors, flow_pairs):  # never expected: the repair enforces every limit
+                notes.append("flow: infeasible answer")
+            elif pairs is None or objective(posts, sponsors, flow_pairs) > objective(posts, sponsors, pairs):
                 pairs, solver = flow_pairs, ("flow-exact" if exact else "flow")
     if pairs is None:
         solver, pairs = "greedy-fallback", baseline
