@@ -215,13 +215,36 @@ def case_matching(app, repeat: int, case_cls, timed):
     case.notes.append(
         f"{last['posts']:,} posts × {last['sponsors']:,} sponsors: objective {last['objective']:,} beside greedy "
         f"{last['greedy']:,} ({(last['objective'] / max(last['greedy'], 1) - 1) * 100:+.2f} %), solver {last['solver']}"
+        + (
+            f", upper bound {last['bound']:,} (objective {last['objective'] / last['bound'] * 100:.1f} % of it)"
+            if last["bound"]
+            else ""
+        )
     )
     return case
 
 
+def _bound(run_id: int) -> int | None:
+    """The upper bound the flow reported for the run (kept in its audit entry)."""
+    from sqlalchemy import select
+
+    from assist.audit.models import AuditEntry
+    from assist.extensions import db
+
+    after = db.session.scalar(
+        select(AuditEntry.after).where(
+            AuditEntry.entity_type == "match_run", AuditEntry.entity_id == str(run_id), AuditEntry.action == "propose"
+        )
+    )
+    return (after or {}).get("bound")
+
+
 def _run_summary(run) -> dict:
+    from assist.extensions import db
+
     return {
-        "pairs": len(run.offers),
+        "pairs": db.session.execute(text("SELECT count(*) FROM offers WHERE run_id = :r"), {"r": run.id}).scalar(),
+        "bound": _bound(run.id),
         "posts": run.posts_considered,
         "sponsors": run.sponsors_considered,
         "objective": run.objective,

@@ -30,7 +30,7 @@ class MarketFilters:
     max_amount_fen: int | None = None
     within_budget: bool = False
     preferred_only: bool = False
-    #: one post only (its detail page in the market)
+    #: one post, as the market shows it (the detail page uses the market's own anonymised query)
     post_id: int | None = None
 
 
@@ -42,13 +42,31 @@ def preferred_area_ids(sponsor: Sponsor) -> list[int]:
     return list(db.session.scalars(select(Area.id).where(or_(*(Area.path.startswith(p) for p in prefixes)))))
 
 
-def market_query(sponsor: Sponsor, filters: MarketFilters | None = None) -> tuple[Select, dict]:
-    """The ranked query of open posts for ``sponsor`` (columns only: nothing personal is selected) and its context."""
+def _market_parts(sponsor: Sponsor, filters: MarketFilters | None):
+    """The market's pieces for ``sponsor``: its columns' statement with the filters (unordered), the ranking's two
+    conditions (preferred area, within the remaining budget), the filters' conditions alone, and the context."""
     filters = filters or MarketFilters()
     preferred = preferred_area_ids(sponsor)
     _, budget = remaining_pledge(sponsor)
     in_preferred = Post.area_id.in_(preferred) if preferred else literal(False)
     in_budget = Post.monthly_amount_fen <= budget
+    conditions = [Post.status == PostStatus.OPEN]
+    if filters.area_id is not None:
+        area = db.session.get(Area, filters.area_id)
+        sub = select(Area.id).where(Area.path.startswith(area.path)) if area else select(literal(-1))
+        conditions.append(Post.area_id.in_(sub))
+    if filters.colour is not None:
+        conditions.append(Post.colour_rank == COLOUR_RANK[filters.colour])
+    if filters.category is not None:
+        conditions.append(Family.hardship_category == filters.category)
+    if filters.max_amount_fen is not None:
+        conditions.append(Post.monthly_amount_fen <= filters.max_amount_fen)
+    if filters.within_budget:
+        conditions.append(in_budget)
+    if filters.preferred_only:
+        conditions.append(in_preferred)
+    if filters.post_id is not None:
+        conditions.append(Post.id == filters.post_id)
     stmt = (
         select(
             Post.id,
@@ -67,24 +85,17 @@ def market_query(sponsor: Sponsor, filters: MarketFilters | None = None) -> tupl
             case((in_budget, True), else_=False).label("within_budget"),
         )
         .join(Family, Family.id == Post.family_id)
-        .where(Post.status == PostStatus.OPEN)
+        .where(*conditions)
     )
-    if filters.area_id is not None:
-        area = db.session.get(Area, filters.area_id)
-        sub = select(Area.id).where(Area.path.startswith(area.path)) if area else select(literal(-1))
-        stmt = stmt.where(Post.area_id.in_(sub))
-    if filters.colour is not None:
-        stmt = stmt.where(Post.colour_rank == COLOUR_RANK[filters.colour])
-    if filters.category is not None:
-        stmt = stmt.where(Family.hardship_category == filters.category)
-    if filters.max_amount_fen is not None:
-        stmt = stmt.where(Post.monthly_amount_fen <= filters.max_amount_fen)
-    if filters.within_budget:
-        stmt = stmt.where(in_budget)
-    if filters.preferred_only:
-        stmt = stmt.where(in_preferred)
-    if filters.post_id is not None:
-        stmt = stmt.where(Post.id == filters.post_id)
+    context = {"preferred_area_ids": preferred, "remaining_budget_fen": budget}
+    return stmt, (in_preferred, in_budget), conditions, filters, context
+
+
+def market_query(sponsor: Sponsor, filters: MarketFilters | None = None) -> tuple[Select, dict]:
+    """The ranked query of open posts for ``sponsor`` (columns only: nothing personal is selected) and its context.
+
+    This statement defines the ranking; ``market_page`` answers the same pages group by group (see there)."""
+    stmt, (in_preferred, in_budget), _, _, context = _market_parts(sponsor, filters)
     stmt = stmt.order_by(
         Post.colour_rank,
         case((in_preferred, 0), else_=1),
@@ -92,7 +103,50 @@ def market_query(sponsor: Sponsor, filters: MarketFilters | None = None) -> tupl
         Post.published_at,
         Post.id,
     )
-    return stmt, {"preferred_area_ids": preferred, "remaining_budget_fen": budget}
+    return stmt, context
+
+
+def _ranked_rows(sponsor: Sponsor, filters: MarketFilters | None, offset: int, limit: int) -> tuple[list, int, dict]:
+    """One page of ``market_query`` without sorting every open post: the ranking's first three keys take a few values
+    (colour rank 0–3, preferred or not, within budget or not), so the posts fall into at most 16 groups in rank order,
+    each ordered by waiting (published_at, id) as the market index (status, colour_rank, published_at, id) reads them.
+    One grouped count gives the total and says which groups the page spans; each of those is read by its own ordered
+    range scan with its own offset and limit, stopping once the page is full."""
+    stmt, (in_preferred, in_budget), conditions, filters, context = _market_parts(sponsor, filters)
+    preferred = context["preferred_area_ids"]
+    budget = context["remaining_budget_fen"]
+    pref_key = case((in_preferred, 0), else_=1)
+    budget_key = case((in_budget, 0), else_=1)
+    keys = select(Post.colour_rank.label("c"), pref_key.label("p"), budget_key.label("b")).where(*conditions)
+    if filters.category is not None:  # the only filter on the family; otherwise every post has exactly one family
+        keys = keys.join(Family, Family.id == Post.family_id)
+    # grouped outside a subquery: PostgreSQL would not see the CASE of the select list, with its own parameters, as
+    # the one grouped by
+    keys = keys.subquery()
+    groups = sorted(
+        (int(c), int(p), int(b), int(n))
+        for c, p, b, n in db.session.execute(
+            select(keys.c.c, keys.c.p, keys.c.b, func.count()).group_by(keys.c.c, keys.c.p, keys.c.b)
+        ).all()
+    )
+    total = sum(n for *_, n in groups)
+    rows: list = []
+    for colour_rank, pref, within, n in groups:
+        if len(rows) >= limit:
+            break
+        if offset >= n:
+            offset -= n
+            continue
+        group = [Post.colour_rank == colour_rank]
+        if preferred:
+            group.append(Post.area_id.in_(preferred) if pref == 0 else Post.area_id.not_in(preferred))
+        group.append(Post.monthly_amount_fen <= budget if within == 0 else Post.monthly_amount_fen > budget)
+        take = limit - len(rows)
+        rows.extend(
+            db.session.execute(stmt.where(*group).order_by(Post.published_at, Post.id).limit(take).offset(offset)).all()
+        )
+        offset = 0
+    return rows, total, context
 
 
 @dataclass
@@ -123,9 +177,7 @@ def market_page(
     now: datetime | None = None,
 ) -> tuple[list[MarketPost], int, dict]:
     """One page of the ranked market, the total, and the context (remaining budget, preferred areas)."""
-    stmt, context = market_query(sponsor, filters)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    rows, total, context = _ranked_rows(sponsor, filters, (page - 1) * per_page, per_page)
     ids = [r.id for r in rows]
     sizes = (
         dict(

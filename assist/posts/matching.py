@@ -17,8 +17,31 @@ candidate. Otherwise each post keeps, in the order of its priority:
 Pairs whose amount exceeds the sponsor's whole remaining budget are never candidates.
 
 The greedy baseline takes posts in priority order, each to the feasible sponsor giving the highest pair priority (the
-one with the most budget left among equals). The proposal is the MILP's answer when it is at least as good; if the
-MILP fails or runs out of time without a solution, the greedy result stands, and the run says so.
+one with the most budget left among equals).
+
+Small instances (at most ``MAX_MILP_EDGES`` candidate pairs): the MILP, exact when HiGHS proves optimality within the
+time limit (the solver reads "highs"). Above that HiGHS overruns any sensible time limit (measured: 60 s and more at
+10,000 posts × 1,000 sponsors), so large instances go to a min-cost flow (OR-Tools' ``SimpleMinCostFlow``) on an
+aggregated network. The only sponsor-dependent part of a pair's priority is the area bonus, so to a sponsor the posts
+of one area are interchangeable apart from their own priority: source → sponsor (capacity: its slots) → each of its
+preferred areas (gain: the bonus) and → one shared "anywhere" node (gain 0) → area → sink through one unit arc per post
+(gain: the post's priority). That network has sponsors × (preferred areas + 2) + areas + posts arcs (about 20,000 at the
+bench's size) and solves in tens of milliseconds.
+
+What is exact and what is heuristic:
+- Exact: with the places as the only limit, the flow's optimum is the optimum of the assignment (a max-weight
+  b-matching); integral flows map back to pairs without loss. So when no sponsor's budget can bind (its budget covers
+  its places' dearest posts) the answer is optimal (the solver reads "flow-exact"). In every case the flow with every
+  sponsor's full places and no budgets is a relaxation: its optimum is an upper bound on the true optimum, reported
+  beside the answer (``Solution.bound``, the audit entry's "bound").
+- Heuristic: the budgets (a knapsack per sponsor, which no flow expresses). Each flow in ``FLOW_VARIANTS`` gives a
+  sponsor whose budget may bind min(places, budget ÷ an amount it is likely to carry) slots and may lower every post's
+  priority by a common price per fen; the flow's counts are turned into pairs dearest post first, each to the sponsor
+  with the most budget left per unit still to fill; a repair pass then enforces every budget exactly (a sponsor over
+  it keeps its posts best pair priority first while they fit), and the places and budget left are filled by the
+  greedy rule. The best of these variants is kept (the solver reads "flow"), and the greedy result when it is better,
+  so a proposal is never below the greedy baseline.
+A MILP that stops at its time limit or fails is compared with the flow as well; the best answer stands.
 """
 
 from __future__ import annotations
@@ -27,16 +50,20 @@ import bisect
 import heapq
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 
+import orjson
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from assist import audit
 from assist.areas.models import Area
+from assist.bulk import insert_rows
 from assist.db_types import utcnow
 from assist.enums import MatchRunStatus, OfferStatus, PostStatus, SponsorStatus
 from assist.errors import Conflict, NotFound
@@ -74,7 +101,9 @@ TIME_LIMIT_SECONDS = 3.0
 SOLVER_LABELS = {
     "highs": _l("HiGHS MILP (optimal)"),
     "highs-limit": _l("HiGHS MILP (best found within the time limit)"),
-    "greedy": _l("Greedy (the MILP found nothing better)"),
+    "flow-exact": _l("Min-cost flow (optimal: no budget binds)"),
+    "flow": _l("Min-cost flow, budgets enforced by repair and greedy fill"),
+    "greedy": _l("Greedy (the optimiser found nothing better)"),
     "greedy-fallback": _l("Greedy fallback (the MILP failed or ran out of time)"),
     "none": _l("Nothing to match"),
 }
@@ -103,7 +132,7 @@ class PostItem:
     def wait_points(self) -> int:
         return min(max(self.days_waiting, 0), WAIT_CAP_DAYS) * WAIT_POINTS_PER_DAY
 
-    @property
+    @cached_property
     def points(self) -> int:
         return self.colour_points + self.wait_points
 
@@ -132,6 +161,8 @@ class Solution:
     edges: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: an upper bound on the optimum, where the flow computed one (its optimum without budgets)
+    bound: int | None = None
 
 
 def objective(posts: list[PostItem], sponsors: list[SponsorItem], pairs) -> int:
@@ -206,6 +237,12 @@ def greedy(posts: list[PostItem], sponsors: list[SponsorItem]) -> list[tuple[int
     return pairs
 
 
+def _feasible_pairs(posts: list[PostItem], sponsors: list[SponsorItem]) -> int:
+    """The pairs within the sponsor's whole budget, counted without listing them."""
+    amounts = sorted(p.amount_fen for p in posts)
+    return sum(bisect.bisect_right(amounts, s.budget_fen) for s in sponsors if s.posts > 0)
+
+
 def candidate_edges(
     posts: list[PostItem], sponsors: list[SponsorItem], greedy_pairs: list[tuple[int, int]]
 ) -> list[tuple[int, int]]:
@@ -213,11 +250,7 @@ def candidate_edges(
     useful = [si for si, s in enumerate(sponsors) if s.posts > 0 and s.budget_fen > 0]
     if not useful:
         return []
-    amounts = sorted(p.amount_fen for p in posts)
-    budgets = sorted(sponsors[si].budget_fen for si in useful)
-    # feasible pairs counted without listing them: for each sponsor, the posts not dearer than its budget
-    total = sum(bisect.bisect_right(amounts, b) for b in budgets)
-    if total <= FULL_EDGES:
+    if _feasible_pairs(posts, [sponsors[si] for si in useful]) <= FULL_EDGES:
         return [(pi, si) for pi, p in enumerate(posts) for si in useful if p.amount_fen <= sponsors[si].budget_fen]
 
     useful_set = set(useful)
@@ -294,6 +327,269 @@ def _milp(posts, sponsors, edges, time_limit: float, gap: float):
     return [edges[i] for i in picked], "optimal" if result.status == 0 else "time limit"
 
 
+# the large instances: a min-cost flow on the aggregated network ----------------------------------------------------
+
+
+class _Network:
+    """The aggregated network of one instance (see the module's docstring), built once as arrays; each flow sets the
+    sponsors' slots and the price per fen.
+
+    Nodes: 0 source, 1 sink, 2 "anywhere", then one per area with posts, then one per sponsor. Arcs, in blocks:
+    source → sponsor (its slots); sponsor → anywhere (gain 0); sponsor → each preferred area with posts (gain the
+    bonus); anywhere → area; area → sink, one unit arc per post (gain its priority − price × amount); source → sink
+    (slots left unused, so the flow maximises the gain, not the number of posts)."""
+
+    def __init__(self, posts: list[PostItem], sponsors: list[SponsorItem]):
+        import numpy as np
+
+        self.posts, self.sponsors = posts, sponsors
+        n_posts, n_sponsors = len(posts), len(sponsors)
+        self.points = np.fromiter((p.points for p in posts), dtype=np.int64, count=n_posts)
+        self.amounts = np.fromiter((p.amount_fen for p in posts), dtype=np.int64, count=n_posts)
+        self.area_ids = sorted({p.area_id for p in posts})
+        area_index = {a: i for i, a in enumerate(self.area_ids)}
+        self.post_area = np.fromiter((area_index[p.area_id] for p in posts), dtype=np.int64, count=n_posts)
+        n_areas = len(self.area_ids)
+        first_area, first_sponsor = 3, 3 + n_areas
+        pref = [(si, area_index[a]) for si, s in enumerate(sponsors) for a in s.preferred if a in area_index]
+        self.pref_sponsor = np.array([si for si, _ in pref], dtype=np.int64)
+        self.pref_area = np.array([ai for _, ai in pref], dtype=np.int64)
+        sponsor_nodes = first_sponsor + np.arange(n_sponsors)
+        area_nodes = first_area + np.arange(n_areas)
+        self.blocks = np.cumsum([0, n_sponsors, n_sponsors, len(pref), n_areas, n_posts, 1])
+        self.starts = np.concatenate(
+            [
+                np.zeros(n_sponsors, dtype=np.int64),
+                sponsor_nodes,
+                first_sponsor + self.pref_sponsor,
+                np.full(n_areas, 2),
+                first_area + self.post_area,
+                [0],
+            ]
+        ).astype(np.int32)
+        self.ends = np.concatenate(
+            [
+                sponsor_nodes,
+                np.full(n_sponsors, 2),
+                first_area + self.pref_area,
+                area_nodes,
+                np.ones(n_posts, dtype=np.int64),
+                [1],
+            ]
+        ).astype(np.int32)
+        self._amounts_by_key: dict | None = None
+        self._sponsor_keys: list[frozenset[int]] = []
+
+    def solve(self, slots, price: float = 0.0):
+        """The optimal flow for these slots: (units per post (0/1), per sponsor through anywhere, per preference arc,
+        per area through anywhere, the total gain)."""
+        import numpy as np
+        from ortools.graph.python import min_cost_flow
+
+        slots = np.asarray(slots, dtype=np.int64)
+        total = int(slots.sum())
+        gains = self.points - np.rint(price * self.amounts).astype(np.int64)
+        b = self.blocks
+        caps = np.concatenate(
+            [slots, slots, slots[self.pref_sponsor], np.full(b[4] - b[3], total), (gains > 0).astype(np.int64), [total]]
+        )
+        costs = np.zeros(b[6], dtype=np.int64)
+        costs[b[2] : b[3]] = -AREA_BONUS
+        costs[b[4] : b[5]] = -gains
+        network = min_cost_flow.SimpleMinCostFlow()
+        network.add_arcs_with_capacity_and_unit_cost(self.starts, self.ends, caps, costs)
+        network.set_node_supply(0, total)
+        network.set_node_supply(1, -total)
+        status = network.solve()
+        if status != network.OPTIMAL:
+            raise RuntimeError(f"min-cost flow: status {status}")
+        flows = network.flows(np.arange(len(self.starts), dtype=np.int32))
+        return (
+            flows[b[4] : b[5]],
+            flows[b[1] : b[2]],
+            flows[b[2] : b[3]],
+            flows[b[3] : b[4]],
+            -int(network.optimal_cost()),
+        )
+
+    def pairs(self, slots, price: float = 0.0) -> tuple[list[tuple[int, int]], int]:
+        """The flow turned into pairs, and the flow's gain.
+
+        Within an area the selected posts are interchangeable to the flow, so the budgets decide: dearest post first,
+        each to the sponsor with the most budget left per unit it still has to fill, among those with a unit left for
+        the post's area (sending it there directly, or through anywhere while the area's quota from there lasts)."""
+        import numpy as np
+
+        per_post, pooled_flow, pref_flow, quota_flow, gain = self.solve(slots, price)
+        posts, sponsors = self.posts, self.sponsors
+        budget = [s.budget_fen for s in sponsors]
+        units = [0] * len(sponsors)
+        direct: dict[tuple[int, int], int] = {}
+        for k in np.flatnonzero(pref_flow):
+            si, ai = int(self.pref_sponsor[k]), int(self.pref_area[k])
+            direct[(si, ai)] = int(pref_flow[k])
+            units[si] += int(pref_flow[k])
+        pooled = {int(si): int(pooled_flow[si]) for si in np.flatnonzero(pooled_flow)}
+        for si, n in pooled.items():
+            units[si] += n
+        quota = {int(ai): int(quota_flow[ai]) for ai in np.flatnonzero(quota_flow)}
+        area_heaps: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        for si, ai in direct:
+            area_heaps[ai].append((-budget[si] / units[si], si))
+        pool_heap = [(-budget[si] / units[si], si) for si in pooled]
+        for heap in (*area_heaps.values(), pool_heap):
+            heapq.heapify(heap)
+
+        def best_direct(ai: int):
+            heap = area_heaps.get(ai)
+            while heap:
+                k, si = heap[0]
+                if direct[(si, ai)] <= 0:
+                    heapq.heappop(heap)
+                elif k != -budget[si] / units[si]:
+                    heapq.heapreplace(heap, (-budget[si] / units[si], si))
+                else:
+                    return heap[0]
+            return None
+
+        def best_pooled():
+            while pool_heap:
+                k, si = pool_heap[0]
+                if pooled[si] <= 0:
+                    heapq.heappop(pool_heap)
+                elif k != -budget[si] / units[si]:
+                    heapq.heapreplace(pool_heap, (-budget[si] / units[si], si))
+                else:
+                    return pool_heap[0]
+            return None
+
+        chosen = np.flatnonzero(per_post)
+        chosen = chosen[np.lexsort((chosen, -self.points[chosen], -self.amounts[chosen]))]
+        out = []
+        for pi in chosen.tolist():
+            ai = int(self.post_area[pi])
+            d = best_direct(ai)
+            q = best_pooled() if quota.get(ai, 0) > 0 else None
+            if d is None and q is None:
+                continue  # cannot happen: an area's units equal its selected posts
+            if q is None or (d is not None and d[0] <= q[0]):
+                si = d[1]
+                direct[(si, ai)] -= 1
+            else:
+                si = q[1]
+                pooled[si] -= 1
+                quota[ai] -= 1
+            out.append((pi, si))
+            budget[si] -= posts[pi].amount_fen
+            units[si] -= 1
+        return out, gain
+
+    def repair_and_fill(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Enforce every budget exactly (a sponsor over it keeps its posts best pair priority first while they fit:
+        the lowest-priority ones are dropped), then fill the places and budget left with the greedy rule."""
+        posts, sponsors, points = self.posts, self.sponsors, self.points
+        mine: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for pi, si in pairs:
+            bonus = AREA_BONUS if posts[pi].area_id in sponsors[si].preferred else 0
+            mine[si].append((-(int(points[pi]) + bonus), posts[pi].amount_fen, pi))
+        kept: list[tuple[int, int]] = []
+        places = [s.posts for s in sponsors]
+        budget = [s.budget_fen for s in sponsors]
+        for si, members in mine.items():
+            members.sort()
+            for _gain, amount, pi in members:
+                if places[si] > 0 and amount <= budget[si]:
+                    kept.append((pi, si))
+                    places[si] -= 1
+                    budget[si] -= amount
+        taken = {pi for pi, _ in kept}
+        rest = [pi for pi in range(len(posts)) if pi not in taken]
+        room = [si for si in range(len(sponsors)) if places[si] > 0 and budget[si] > 0]
+        if rest and room:
+            sub_posts = [posts[pi] for pi in rest]
+            sub_sponsors = [replace(sponsors[si], posts=places[si], budget_fen=budget[si]) for si in room]
+            kept.extend((rest[p], room[s]) for p, s in greedy(sub_posts, sub_sponsors))
+        return kept
+
+    def value(self, pairs: list[tuple[int, int]]) -> int:
+        posts, sponsors = self.posts, self.sponsors
+        return sum(int(self.points[pi]) for pi, _ in pairs) + AREA_BONUS * sum(
+            1 for pi, si in pairs if posts[pi].area_id in sponsors[si].preferred
+        )
+
+    def budget_binds(self) -> list[bool]:
+        """Per sponsor: whether its budget may bind, i.e. is below the sum of its places' dearest posts."""
+        import numpy as np
+
+        prefix = np.concatenate([[0], np.cumsum(np.sort(self.amounts)[::-1])])
+        return [s.budget_fen < int(prefix[min(s.posts, len(self.posts))]) for s in self.sponsors]
+
+    def typical_amounts(self, quantile: float) -> list[int]:
+        """Per sponsor: the ``quantile`` of the amounts of the posts in its preferred areas (of every post when it
+        prefers none with posts): the amount it is most likely to carry."""
+        import numpy as np
+
+        if self._amounts_by_key is None:
+            order = np.argsort(self.post_area, kind="stable")
+            bounds = np.searchsorted(self.post_area[order], np.arange(len(self.area_ids) + 1))
+            by_area = {a: self.amounts[order[bounds[i] : bounds[i + 1]]] for i, a in enumerate(self.area_ids)}
+            self._amounts_by_key = {frozenset(): np.sort(self.amounts)}
+            self._sponsor_keys = []
+            for s in self.sponsors:
+                key = frozenset(s.preferred & by_area.keys())
+                if key not in self._amounts_by_key:
+                    self._amounts_by_key[key] = np.sort(np.concatenate([by_area[a] for a in key]))
+                self._sponsor_keys.append(key)
+        cache: dict[frozenset[int], int] = {}
+        out = []
+        for key in self._sponsor_keys:
+            if key not in cache:
+                amounts = self._amounts_by_key[key]
+                cache[key] = int(amounts[int(quantile * (len(amounts) - 1))])
+            out.append(cache[key])
+        return out
+
+
+#: the flows tried when some budget binds, each as (quantile, price share). A sponsor's slots are its budget over that
+#: quantile of the amounts in its preferred areas (the amount it is most likely to carry, the median in the first); every
+#: post's priority is lowered by a price per fen of its amount (a Lagrange price on the budgets common to all sponsors, so
+#: the aggregation stays exact), given as a share of the median priority per fen of the median amount. Measured on the
+#: bench's shape (budgets of 400 to 1,200 yuan a place, amounts of 300 to 2,000 yuan): the second and third reach +13 to
+#: +15 % over greedy where the plain median reaches +8 %
+FLOW_VARIANTS = ((0.5, 0.0), (0.25, 0.25), (0.1, 0.4))
+
+
+def flow_solve(posts: list[PostItem], sponsors: list[SponsorItem]) -> tuple[list[tuple[int, int]], int, bool]:
+    """The best of the flows in ``FLOW_VARIANTS``, each unpacked, repaired and filled: (pairs, upper bound, exact).
+
+    The upper bound is the flow's optimum with every sponsor's full places and no budgets (a relaxation); when no
+    budget binds, that flow is the answer and it is exact."""
+    import numpy as np
+
+    network = _Network(posts, sponsors)
+    binds = network.budget_binds()
+    if not any(binds):
+        exact, bound = network.pairs([s.posts for s in sponsors])
+        return network.repair_and_fill(exact), bound, True
+    # the relaxation: no budgets, each sponsor's places capped by how many of the cheapest posts its budget covers
+    cheapest = np.cumsum(np.sort(network.amounts))
+    bound = network.solve([min(s.posts, int(np.searchsorted(cheapest, s.budget_fen, "right"))) for s in sponsors])[-1]
+    scale = float(np.median(network.points)) / max(float(np.median(network.amounts)), 1.0)
+    best: list[tuple[int, int]] = []
+    best_value = -1
+    for quantile, share in FLOW_VARIANTS:
+        typical = network.typical_amounts(quantile)
+        slots = [
+            min(s.posts, int(s.budget_fen // max(typical[si], 1))) if binds[si] else s.posts
+            for si, s in enumerate(sponsors)
+        ]
+        pairs = network.repair_and_fill(network.pairs(slots, share * scale)[0])
+        value = network.value(pairs)
+        if value > best_value:
+            best, best_value = pairs, value
+    return best, bound, False
+
+
 def solve(
     posts: list[PostItem],
     sponsors: list[SponsorItem],
@@ -304,36 +600,64 @@ def solve(
     started = time.perf_counter()
     baseline = greedy(posts, sponsors)
     baseline_objective = objective(posts, sponsors, baseline)
-    edges = candidate_edges(posts, sponsors, baseline)
-    if not edges:
+    useful = [s for s in sponsors if s.posts > 0 and s.budget_fen > 0]
+    if not posts or not useful:
         return Solution([], 0, [], 0, "none", 0, time.perf_counter() - started)
-    gap = (0.0 if len(edges) <= EXACT_EDGES else MIP_GAP) if gap is None else gap
     notes: list[str] = []
-    if len(edges) > MAX_MILP_EDGES:
-        pairs, status = None, f"{len(edges)} candidate pairs, over {MAX_MILP_EDGES}"
-    else:
+    candidates: list[tuple[int, int]] = []
+    pairs: list[tuple[int, int]] | None = None
+    solver = ""
+    bound: int | None = None
+    feasible_pairs = _feasible_pairs(posts, useful)
+    if not feasible_pairs:
+        return Solution([], 0, [], 0, "none", 0, time.perf_counter() - started)
+    # a cheap look before listing candidates: pruned, a post has about PREFERRED + OTHER of them
+    if min(feasible_pairs, len(posts) * (PREFERRED_CANDIDATES + OTHER_CANDIDATES)) <= MAX_MILP_EDGES:
+        candidates = candidate_edges(posts, sponsors, baseline)
+    if candidates and len(candidates) <= MAX_MILP_EDGES:
         try:
-            pairs, status = _milp(posts, sponsors, edges, time_limit, gap)
-        except (ValueError, RuntimeError, MemoryError) as exc:  # the solver could not run: the baseline stands
+            pairs, status = _milp(
+                posts,
+                sponsors,
+                candidates,
+                time_limit,
+                (0.0 if len(candidates) <= EXACT_EDGES else MIP_GAP) if gap is None else gap,
+            )
+        except (ValueError, RuntimeError, MemoryError) as exc:  # the solver could not run
             pairs, status = None, str(exc)
-    if pairs is not None and not feasible(posts, sponsors, pairs):
-        pairs, status = None, "infeasible answer"
+        if pairs is not None and not feasible(posts, sponsors, pairs):
+            pairs, status = None, "infeasible answer"
+        if pairs is None:
+            notes.append(f"MILP: {status}")
+        solver = "highs" if status == "optimal" else "highs-limit"
+    else:
+        many = f"{len(candidates)}" if candidates else f"{len(posts)} posts: more than"
+        notes.append(f"{many} {MAX_MILP_EDGES} candidate pairs: min-cost flow")
+    if pairs is None or solver == "highs-limit":
+        # no proven optimum from the MILP: the flow, and the better of the two
+        try:
+            flow_pairs, bound, exact = flow_solve(posts, sponsors)
+        except (ValueError, RuntimeError, MemoryError) as exc:
+            notes.append(f"flow: {exc}")
+        else:
+            if not feasible(posts, sponsors, flow_pairs):  # never expected: the repair enforces every limit
+                notes.append("flow: infeasible answer")
+            elif pairs is None or objective(posts, sponsors, flow_pairs) > objective(posts, sponsors, pairs):
+                pairs, solver = flow_pairs, ("flow-exact" if exact else "flow")
     if pairs is None:
-        notes.append(f"MILP: {status}")
         solver, pairs = "greedy-fallback", baseline
     elif objective(posts, sponsors, pairs) < baseline_objective:
         solver, pairs = "greedy", baseline
-    else:
-        solver = "highs" if status == "optimal" else "highs-limit"
     return Solution(
         pairs=sorted(pairs),
         objective=objective(posts, sponsors, pairs),
         greedy_pairs=baseline,
         greedy_objective=baseline_objective,
         solver=solver,
-        edges=len(edges),
+        edges=len(candidates),
         seconds=time.perf_counter() - started,
         notes=notes,
+        bound=bound,
     )
 
 
@@ -444,6 +768,21 @@ def explain(reason: dict) -> str:
     return str(code)
 
 
+#: the offers table in its stored form, for the set-based insert (JSON as text, the status as its value)
+_offer_rows = Table(
+    "offers",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer),
+    Column("post_id", Integer),
+    Column("sponsor_id", Integer),
+    Column("status", String(24)),
+    Column("points", Integer),
+    Column("reasons", Text),
+    Column("decline_reason", String(200)),
+)
+
+
 # operations -----------------------------------------------------------------------------------------------------------
 
 
@@ -470,19 +809,23 @@ def propose(actor, now: datetime | None = None, time_limit: float = TIME_LIMIT_S
     for pi, si in solution.pairs:
         n, spent = loads[si]
         loads[si] = (n + 1, spent + posts[pi].amount_fen)
+    # set-based: one COPY on PostgreSQL (one executemany elsewhere), the reasons serialised once each
+    proposed = OfferStatus.PROPOSED.value
     rows = [
         {
             "run_id": run.id,
             "post_id": posts[pi].id,
             "sponsor_id": sponsors[si].id,
-            "status": OfferStatus.PROPOSED,
+            "status": proposed,
             "points": pair_points(posts[pi], sponsors[si]),
-            "reasons": reasons_for(posts[pi], sponsors[si], loads[si], areas.get(posts[pi].area_id, ("", ""))[1]),
+            "reasons": orjson.dumps(
+                reasons_for(posts[pi], sponsors[si], loads[si], areas.get(posts[pi].area_id, ("", ""))[1])
+            ).decode(),
+            "decline_reason": "",
         }
         for pi, si in solution.pairs
     ]
-    if rows:
-        db.session.execute(insert(Offer), rows)
+    insert_rows(db.session.connection(), _offer_rows, rows)
     run.seconds = round(time.perf_counter() - started, 3)
     audit.record(
         actor,
@@ -495,6 +838,7 @@ def propose(actor, now: datetime | None = None, time_limit: float = TIME_LIMIT_S
             "greedy_objective": run.greedy_objective,
             "solver": run.solver,
             "candidate_pairs": solution.edges,
+            **({"bound": solution.bound} if solution.bound is not None else {}),
             "seconds": run.seconds,
             **({"notes": solution.notes} if solution.notes else {}),
         },
@@ -522,18 +866,34 @@ def send_offers(actor, run: MatchRun, now: datetime | None = None) -> int:
     now = now or utcnow()
     _move_run(run, MatchRunStatus.SENT, sent_at=now)
     other = aliased(Offer)
-    sent = db.session.execute(
-        update(Offer)
-        .where(
-            Offer.run_id == run.id,
-            Offer.status == OfferStatus.PROPOSED,
-            Offer.post_id.in_(select(Post.id).where(Post.status == PostStatus.OPEN)),
-            Offer.sponsor_id.in_(select(Sponsor.id).where(Sponsor.status == SponsorStatus.APPROVED)),
-            ~select(other.id).where(other.post_id == Offer.post_id, other.status == OfferStatus.SENT).exists(),
-        )
-        .values(status=OfferStatus.SENT, expires_at=now + timedelta(days=get_settings()["offer_days"]))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    sendable = (
+        Offer.run_id == run.id,
+        Offer.status == OfferStatus.PROPOSED,
+        Offer.post_id.in_(select(Post.id).where(Post.status == PostStatus.OPEN)),
+        Offer.sponsor_id.in_(select(Sponsor.id).where(Sponsor.status == SponsorStatus.APPROVED)),
+        ~select(other.id).where(other.post_id == Offer.post_id, other.status == OfferStatus.SENT).exists(),
+    )
+    values = {"status": OfferStatus.SENT, "expires_at": now + timedelta(days=get_settings()["offer_days"])}
+    try:
+        with db.session.begin_nested():
+            sent = db.session.execute(
+                update(Offer).where(*sendable).values(**values).execution_options(synchronize_session=False)
+            ).rowcount
+    except IntegrityError:
+        # another proposal's offer for one of these posts was sent at the same moment (one sent offer per post:
+        # uq_offers_post_sent): offer by offer, each post that is taken meanwhile is skipped and its offer lapses
+        sent = 0
+        for offer_id in db.session.scalars(select(Offer.id).where(*sendable).order_by(Offer.id)).all():
+            try:
+                with db.session.begin_nested():
+                    sent += db.session.execute(
+                        update(Offer)
+                        .where(Offer.id == offer_id, *sendable)
+                        .values(**values)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+            except IntegrityError:
+                continue
     lapsed = db.session.execute(
         update(Offer)
         .where(Offer.run_id == run.id, Offer.status == OfferStatus.PROPOSED)

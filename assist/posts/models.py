@@ -127,6 +127,14 @@ class Offer(db.Model):
     __table_args__ = (
         Index("ix_offers_sponsor_status", "sponsor_id", "status"),
         Index("ix_offers_post_status", "post_id", "status"),
+        # one sent offer per post at a time: two proposals sent at the same moment cannot both offer a post
+        Index(
+            "uq_offers_post_sent",
+            "post_id",
+            unique=True,
+            sqlite_where=text("status = 'sent'"),
+            postgresql_where=text("status = 'sent'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

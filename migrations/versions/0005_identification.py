@@ -1,7 +1,7 @@
 """Active identification: worker imports, imported people, rejected rows, saved column mappings, candidates
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-24 00:43:16.080041
 
 """

@@ -1,7 +1,7 @@
 """Monthly stipends: batches and records (one per agreement and month)
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-24 00:52:35.015823
 
 """
@@ -13,7 +13,7 @@ from assist.db_types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

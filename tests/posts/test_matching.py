@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from assist.db_types import utcnow
 from assist.enums import MatchRunStatus, OfferStatus, PostStatus
@@ -278,10 +278,153 @@ def test_sponsor_accepts_from_the_page(client, auth, world, market):
     assert market.open_post.status == PostStatus.CLAIMED
 
 
-def test_too_large_for_the_milp_falls_back_to_greedy(monkeypatch):
+def test_too_large_for_the_milp_goes_to_the_flow(monkeypatch):
     monkeypatch.setattr(matching, "MAX_MILP_EDGES", 1)
     posts = [PostItem(1, 1, 80_000, 0), PostItem(2, 1, 60_000, 1), PostItem(3, 1, 60_000, 1)]
     sponsors = [SponsorItem(1, 2, 120_000), SponsorItem(2, 1, 80_000)]
     solution = solve(posts, sponsors)
-    assert solution.solver == "greedy-fallback" and solution.notes
-    assert solution.pairs == sorted(solution.greedy_pairs) and feasible(posts, sponsors, solution.pairs)
+    assert solution.solver == "flow" and solution.notes
+    assert feasible(posts, sponsors, solution.pairs)
+    # the flow's repair and fill find the optimum here, where greedy wastes the budget
+    assert solution.objective == brute_force(posts, sponsors) > solution.greedy_objective
+    assert solution.bound >= solution.objective
+
+
+# the min-cost flow (large instances), tried on medium ones --------------------------------------------------------------
+
+
+def _medium(seed: int, budget_per_place: tuple[int, ...] | None):
+    """300 posts in 12 areas and 40 sponsors; budgets per place from ``budget_per_place`` (None: no budget binds)."""
+    import random
+
+    rng = random.Random(seed)
+    posts = [
+        PostItem(
+            i, rng.randint(1, 12), rng.choice([30_000, 50_000, 80_000, 150_000]), rng.randint(0, 3), rng.randint(0, 500)
+        )
+        for i in range(300)
+    ]
+    sponsors = []
+    for j in range(40):
+        places = rng.choice([1, 2, 3, 5, 8])
+        budget = places * (rng.choice(budget_per_place) if budget_per_place else 150_000)
+        preferred = frozenset(rng.sample(range(1, 13), rng.choice([0, 1, 3])))
+        sponsors.append(SponsorItem(j, places, budget, preferred))
+    return posts, sponsors
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_flow_respects_every_constraint_and_beats_greedy(monkeypatch, seed):
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
+    posts, sponsors = _medium(seed, (40_000, 80_000, 120_000))
+    solution = solve(posts, sponsors)
+    assert solution.solver in ("flow", "greedy")
+    assert feasible(posts, sponsors, solution.pairs)
+    assert len({p for p, _ in solution.pairs}) == len(solution.pairs)
+    for si, s in enumerate(sponsors):
+        mine = [p for p, t in solution.pairs if t == si]
+        assert len(mine) <= s.posts and sum(posts[p].amount_fen for p in mine) <= s.budget_fen
+    assert solution.objective == objective(posts, sponsors, solution.pairs) >= solution.greedy_objective
+    assert solution.bound >= solution.objective
+
+
+def test_the_flow_beats_greedy_under_budget_pressure(monkeypatch):
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
+    better = 0
+    for seed in range(6):
+        posts, sponsors = _medium(seed, (40_000, 80_000, 120_000))
+        solution = solve(posts, sponsors)
+        better += solution.solver == "flow" and solution.objective > solution.greedy_objective
+    assert better >= 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_without_budget_pressure_the_flow_reaches_the_milp_optimum(monkeypatch, seed):
+    posts, sponsors = _medium(seed, None)
+    posts, sponsors = posts[:120], sponsors[:25]  # every pair a candidate, the MILP proven optimal
+    milp = solve(posts, sponsors, time_limit=30)
+    assert milp.solver == "highs"
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
+    flow = solve(posts, sponsors)
+    assert flow.solver == "flow-exact"
+    assert flow.objective == milp.objective == flow.bound
+    assert feasible(posts, sponsors, flow.pairs)
+
+
+def test_the_flow_bound_is_above_the_milp_optimum_under_budget_pressure(monkeypatch):
+    posts, sponsors = _medium(1, (40_000, 80_000))
+    posts, sponsors = posts[:60], sponsors[:6]
+    milp = solve(posts, sponsors, time_limit=30)
+    assert milp.solver == "highs"  # proven optimal
+    monkeypatch.setattr(matching, "MAX_MILP_EDGES", 0)
+    flow = solve(posts, sponsors)
+    assert flow.objective <= milp.objective <= flow.bound
+
+
+# one sent offer per post ------------------------------------------------------------------------------------------------
+
+
+def test_the_database_refuses_a_second_sent_offer_of_a_post(world, market):
+    from sqlalchemy.exc import IntegrityError
+
+    factories.sent_offer(market, sponsor=market.org, post=market.open_post)
+    with pytest.raises(IntegrityError):
+        factories.sent_offer(market, sponsor=market.other_org, post=market.open_post)
+    db.session.rollback()
+    # a lapsed or declined one does not count
+    db.session.execute(db.update(Offer).values(status=OfferStatus.LAPSED))
+    db.session.commit()
+    factories.sent_offer(market, sponsor=market.other_org, post=market.open_post)
+
+
+def test_two_proposals_of_one_post_send_it_once(world, market):
+    first, second = matching.propose(world.admin), None
+    db.session.commit()
+    # a second proposal before the first is sent offers the same post again
+    second = matching.propose(world.admin)
+    db.session.commit()
+    post_id = market.open_post.id
+    assert post_id in {o.post_id for o in second.offers}
+    assert matching.send_offers(world.admin, first) == 1
+    assert matching.send_offers(world.admin, second) == 0
+    db.session.commit()
+    statuses = db.session.scalars(select(Offer.status).where(Offer.post_id == post_id).order_by(Offer.id)).all()
+    assert statuses == [OfferStatus.SENT, OfferStatus.LAPSED]
+
+
+def test_a_send_racing_another_skips_the_post(world, market):
+    """Two proposals sent at the same moment: the second's statement waits on the first's uncommitted offer and, once
+    that commits, trips the unique index; the post is skipped and its offer lapses (no error)."""
+    import threading
+    import time
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: no two sends can overlap")
+    first = matching.propose(world.admin)
+    db.session.commit()
+    extra = _open_posts(world, 1)[0]  # only in the second proposal: nothing contests it
+    second = matching.propose(world.admin)
+    db.session.commit()
+    assert {o.post_id for o in second.offers} == {market.open_post.id, extra.id}
+    updated, release = threading.Event(), threading.Event()
+    engine, first_id = db.engine, first.id
+
+    def competitor():
+        with engine.connect() as conn:
+            # the first proposal's offer sent and not yet committed: the race
+            conn.execute(text("UPDATE offers SET status = 'sent' WHERE run_id = :r"), {"r": first_id})
+            updated.set()
+            release.wait(10)
+            time.sleep(0.5)  # let the other send reach the index and wait on this transaction
+            conn.commit()
+
+    thread = threading.Thread(target=competitor)
+    thread.start()
+    assert updated.wait(10)
+    release.set()
+    sent = matching.send_offers(world.admin, second)
+    db.session.commit()
+    thread.join(10)
+    assert sent == 1
+    rows = dict(db.session.execute(select(Offer.post_id, Offer.status).where(Offer.run_id == second.id)).all())
+    assert rows == {market.open_post.id: OfferStatus.LAPSED, extra.id: OfferStatus.SENT}
