@@ -97,6 +97,8 @@ def build_scheduler(app, scheduler_cls=None):
 
 def run_forever() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # APScheduler reports every run of the lease heartbeat and the request poll; our own lines say what each job did
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()
     scheduler = build_scheduler(app)
     log.info("scheduler started with %d jobs: %s", len(JOBS), ", ".join(j.id for j in JOBS))
