@@ -107,11 +107,19 @@ def _ranked_rows(sponsor: Sponsor, filters: MarketFilters | None, offset: int, l
     (colour rank 0–3, preferred or not, within budget or not), so the posts fall into at most 16 groups in rank order,
     each ordered by waiting (published_at, id) as the market index (status, colour_rank, published_at, id) reads them.
     The groups are read in rank order, each by its own ordered range scan with a limit, until the page is full; a group
-    wholly before the page's offset is counted and skipped (page 1 counts none)."""
+    wholly before the page's offset is counted and skipped (page 1 counts none). The total counts the posts alone
+    (joined to their families only to filter on the category)."""
     stmt, _, conditions, filters, context = _market_parts(sponsor, filters)
     preferred = context["preferred_area_ids"]
     budget = context["remaining_budget_fen"]
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+
+    def count(*group):
+        counted = select(func.count()).select_from(Post).where(*conditions, *group)
+        if filters.category is not None:  # the only filter on the family; otherwise each post has exactly one family
+            counted = counted.join(Family, Family.id == Post.family_id)
+        return db.session.scalar(counted)
+
+    total = count()
     colours = [COLOUR_RANK[filters.colour]] if filters.colour is not None else [0, 1, 2, 3]
     rows: list = []
     for colour_rank in colours:
@@ -124,10 +132,7 @@ def _ranked_rows(sponsor: Sponsor, filters: MarketFilters | None, offset: int, l
                     group.append(Post.area_id.in_(preferred) if pref else Post.area_id.not_in(preferred))
                 group.append(Post.monthly_amount_fen <= budget if within else Post.monthly_amount_fen > budget)
                 if offset:
-                    counted = select(func.count()).select_from(Post).where(*conditions, *group)
-                    if filters.category is not None:  # the only filter on the family
-                        counted = counted.join(Family, Family.id == Post.family_id)
-                    n = db.session.scalar(counted)
+                    n = count(*group)
                     if offset >= n:
                         offset -= n
                         continue
