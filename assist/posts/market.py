@@ -110,42 +110,39 @@ def _ranked_rows(sponsor: Sponsor, filters: MarketFilters | None, offset: int, l
     """One page of ``market_query`` without sorting every open post: the ranking's first three keys take a few values
     (colour rank 0–3, preferred or not, within budget or not), so the posts fall into at most 16 groups in rank order,
     each ordered by waiting (published_at, id) as the market index (status, colour_rank, published_at, id) reads them.
-    One grouped count gives the total and says which groups the page spans; each of those is read by its own ordered
-    range scan with its own offset and limit, stopping once the page is full."""
-    stmt, (in_preferred, in_budget), conditions, filters, context = _market_parts(sponsor, filters)
+    The groups are read in rank order, each by its own ordered range scan with a limit, until the page is full; a group
+    wholly before the page's offset is counted and skipped (page 1 counts none). The total counts the posts alone
+    (joined to their families only to filter on the category)."""
+    stmt, _, conditions, filters, context = _market_parts(sponsor, filters)
     preferred = context["preferred_area_ids"]
     budget = context["remaining_budget_fen"]
-    pref_key = case((in_preferred, 0), else_=1)
-    budget_key = case((in_budget, 0), else_=1)
-    keys = select(Post.colour_rank.label("c"), pref_key.label("p"), budget_key.label("b")).where(*conditions)
-    if filters.category is not None:  # the only filter on the family; otherwise every post has exactly one family
-        keys = keys.join(Family, Family.id == Post.family_id)
-    # grouped outside a subquery: PostgreSQL would not see the CASE of the select list, with its own parameters, as
-    # the one grouped by
-    keys = keys.subquery()
-    groups = sorted(
-        (int(c), int(p), int(b), int(n))
-        for c, p, b, n in db.session.execute(
-            select(keys.c.c, keys.c.p, keys.c.b, func.count()).group_by(keys.c.c, keys.c.p, keys.c.b)
-        ).all()
-    )
-    total = sum(n for *_, n in groups)
+
+    def count(*group):
+        counted = select(func.count()).select_from(Post).where(*conditions, *group)
+        if filters.category is not None:  # the only filter on the family; otherwise each post has exactly one family
+            counted = counted.join(Family, Family.id == Post.family_id)
+        return db.session.scalar(counted)
+
+    total = count()
+    colours = [COLOUR_RANK[filters.colour]] if filters.colour is not None else [0, 1, 2, 3]
     rows: list = []
-    for colour_rank, pref, within, n in groups:
-        if len(rows) >= limit:
-            break
-        if offset >= n:
-            offset -= n
-            continue
-        group = [Post.colour_rank == colour_rank]
-        if preferred:
-            group.append(Post.area_id.in_(preferred) if pref == 0 else Post.area_id.not_in(preferred))
-        group.append(Post.monthly_amount_fen <= budget if within == 0 else Post.monthly_amount_fen > budget)
-        take = limit - len(rows)
-        rows.extend(
-            db.session.execute(stmt.where(*group).order_by(Post.published_at, Post.id).limit(take).offset(offset)).all()
-        )
-        offset = 0
+    for colour_rank in colours:
+        for pref in (True, False) if preferred else (False,):
+            for within in (True, False):
+                if len(rows) >= limit or len(rows) + offset >= total:
+                    return rows, total, context
+                group = [Post.colour_rank == colour_rank]
+                if preferred:
+                    group.append(Post.area_id.in_(preferred) if pref else Post.area_id.not_in(preferred))
+                group.append(Post.monthly_amount_fen <= budget if within else Post.monthly_amount_fen > budget)
+                if offset:
+                    n = count(*group)
+                    if offset >= n:
+                        offset -= n
+                        continue
+                page = stmt.where(*group).order_by(Post.published_at, Post.id).limit(limit - len(rows)).offset(offset)
+                rows.extend(db.session.execute(page).all())
+                offset = 0
     return rows, total, context
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from assist.db_types import utcnow
-from assist.enums import Colour
+from assist.enums import Colour, HardshipCategory
 from assist.extensions import db
 from assist.posts.market import MarketFilters, market_page, market_query
 from assist.posts.models import Post
@@ -54,6 +54,7 @@ FILTERS = [
     MarketFilters(within_budget=True),
     MarketFilters(preferred_only=True),
     MarketFilters(max_amount_fen=80_000),
+    MarketFilters(category=HardshipCategory.RELATIVE, within_budget=True),
 ]
 
 
