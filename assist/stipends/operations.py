@@ -219,6 +219,11 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
         )
         .exists()
     )
+    # a repeated run (every record there) stops here: one pass over the agreements against the month's record ids,
+    # read once from the unique index (an agreement suspended all month, which never has a record, just goes on)
+    done = select(StipendRecord.agreement_id).where(StipendRecord.month == month, REGULAR_INDEX)
+    if db.session.scalar(select(Agreement.id).where(overlapping, Agreement.id.not_in(done)).limit(1)) is None:
+        return Generated(month, 0, _count(month))
     whole_month = and_(Agreement.start_on <= first, last_day >= last, ~suspended)
     # the common case, in force all month: the full amount, written by the database in one INSERT … SELECT
     created = _insert_whole_month(month, last.day, and_(overlapping, whole_month, ~recorded))
