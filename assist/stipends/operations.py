@@ -121,7 +121,8 @@ def _insert(rows: list[tuple]) -> int:
             for row in rows:
                 copy.write_row(row)
         result = connection.exec_driver_sql(
-            f"INSERT INTO stipend_records ({columns}) SELECT {columns} FROM stipend_rows_in {_CONFLICT}"
+            f"INSERT INTO stipend_records ({columns}) SELECT {columns} FROM stipend_rows_in {_CONFLICT}",
+            execution_options={"preserve_rowcount": True},
         )
         return result.rowcount
     placeholders = ", ".join("?" * len(COLUMNS))
@@ -167,7 +168,8 @@ def _insert_whole_month(month: str, days_in_month: int, where) -> int:
         .from_select(list(COLUMNS), rows)
         .on_conflict_do_nothing(index_elements=["month", "agreement_id"], index_where=REGULAR_INDEX)
     )
-    return db.session.execute(stmt).rowcount
+    # rowcount of an INSERT is kept only when asked for (SQLAlchemy 2.0)
+    return db.session.connection().execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
 
 
 def _ensure_batch(month: str) -> StipendBatch:
