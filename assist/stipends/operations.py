@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -121,7 +121,8 @@ def _insert(rows: list[tuple]) -> int:
             for row in rows:
                 copy.write_row(row)
         result = connection.exec_driver_sql(
-            f"INSERT INTO stipend_records ({columns}) SELECT {columns} FROM stipend_rows_in {_CONFLICT}"
+            f"INSERT INTO stipend_records ({columns}) SELECT {columns} FROM stipend_rows_in {_CONFLICT}",
+            execution_options={"preserve_rowcount": True},
         )
         return result.rowcount
     placeholders = ", ".join("?" * len(COLUMNS))
@@ -132,6 +133,43 @@ def _insert(rows: list[tuple]) -> int:
         )
         created += result.rowcount
     return created
+
+
+def _insert_whole_month(month: str, days_in_month: int, where) -> int:
+    """Insert the full month's record of every agreement ``where`` selects (joined to its family for the colour)."""
+    from assist.db_types import UTCDateTime
+
+    factory = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    rows = (
+        select(
+            Agreement.id,
+            literal(month),
+            literal(StipendKind.REGULAR.value),
+            Agreement.sponsor_id,
+            Agreement.area_id,
+            Agreement.family_id,
+            Family.__table__.c.colour,
+            literal(days_in_month),
+            literal(days_in_month),
+            Agreement.monthly_amount_fen,
+            Agreement.monthly_amount_fen,
+            literal(StipendStatus.UNPAID.value),
+            literal(""),
+            literal(""),
+            literal(""),
+            literal(1),
+            literal(utcnow(), UTCDateTime),
+        )
+        .join(Family, Family.id == Agreement.family_id)
+        .where(where)
+    )
+    stmt = (
+        factory(StipendRecord.__table__)
+        .from_select(list(COLUMNS), rows)
+        .on_conflict_do_nothing(index_elements=["month", "agreement_id"], index_where=REGULAR_INDEX)
+    )
+    # rowcount of an INSERT is kept only when asked for (SQLAlchemy 2.0)
+    return db.session.connection().execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
 
 
 def _ensure_batch(month: str) -> StipendBatch:
@@ -174,6 +212,24 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
         .where(StipendRecord.agreement_id == Agreement.id, StipendRecord.month == month, REGULAR_INDEX)
         .exists()
     )
+    suspended = (
+        select(Suspension.id)
+        .where(
+            Suspension.agreement_id == Agreement.id,
+            Suspension.start_on <= last,
+            func.coalesce(Suspension.end_on, last) >= first,
+        )
+        .exists()
+    )
+    # a repeated run (every record there) stops here: one pass over the agreements against the month's record ids,
+    # read once from the unique index (an agreement suspended all month, which never has a record, just goes on)
+    done = select(StipendRecord.agreement_id).where(StipendRecord.month == month, REGULAR_INDEX)
+    if db.session.scalar(select(Agreement.id).where(overlapping, Agreement.id.not_in(done)).limit(1)) is None:
+        return Generated(month, 0, _count(month))
+    whole_month = and_(Agreement.start_on <= first, last_day >= last, ~suspended)
+    # the common case, in force all month: the full amount, written by the database in one INSERT … SELECT
+    created = _insert_whole_month(month, last.day, and_(overlapping, whole_month, ~recorded))
+    # the rest (started or ended in the month, or suspended in it) prorated here
     agreements = db.session.execute(
         select(
             Agreement.id,
@@ -186,7 +242,7 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
             Family.colour,
         )
         .join(Family, Family.id == Agreement.family_id)
-        .where(overlapping, ~recorded)
+        .where(overlapping, ~whole_month, ~recorded)
         .order_by(Agreement.id)
     ).all()
     suspensions: dict[int, list[tuple[date, date]]] = {}
@@ -232,7 +288,7 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
                 now,
             )
         )
-    created = _insert(rows)
+    created += _insert(rows)
     if created:
         audit.record(actor, "generate", "stipend_batch", month, after={"created": created}, summary=month)
     db.session.flush()
