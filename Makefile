@@ -32,8 +32,11 @@ test: install translations
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# the monthly report's case builds 1,000,000 records in a database of its own: on PostgreSQL name an empty one in
+# BENCH_REPORTS_DATABASE_URL (without it, a SQLite file beside the main bench database)
 bench: install translations
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_REPORTS_DATABASE_URL) $(BIN)/python -m bench.reports
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

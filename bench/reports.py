@@ -51,7 +51,8 @@ FLOOR_SQL = {
 def database_url() -> str:
     import os
 
-    env = os.environ.get("DATABASE_URL")
+    # its own database: BENCH_REPORTS_DATABASE_URL, else DATABASE_URL when run alone, else a SQLite file of its own
+    env = os.environ.get("BENCH_REPORTS_DATABASE_URL") or os.environ.get("DATABASE_URL")
     return normalise_database_url(env) if env else f"sqlite:///{SQLITE_FILE}"
 
 
