@@ -27,3 +27,14 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
                 copy.write_row([_plain(row[c]) for c in columns])
     else:
         connection.execute(table.insert(), rows)
+
+
+def dialect_insert(target):
+    """An INSERT for ``target`` in the session's dialect, so ``.on_conflict_do_nothing()`` works on SQLite and
+    PostgreSQL alike."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from assist.extensions import db
+
+    return (pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(target)

@@ -13,12 +13,11 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from assist.agreements.operations import agreements_ending
 from assist.areas.models import Area
 from assist.auth.models import User, user_areas
+from assist.bulk import dialect_insert
 from assist.db_types import local_today, utcnow
 from assist.enums import BatchStatus, FamilyStatus, Role, StipendStatus
 from assist.extensions import db
@@ -35,9 +34,8 @@ def _insert(rows: list[dict]) -> int:
     """Write notifications that do not exist yet; the number written."""
     if not rows:
         return 0
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    stmt = insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(Notification.id)
+    stmt = dialect_insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(Notification.id)
     return len(db.session.execute(stmt, [{"created_at": now, "link": "", **row} for row in rows]).all())
 
 

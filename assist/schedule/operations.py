@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from assist import audit
+from assist.bulk import dialect_insert
 from assist.db_types import utcnow
 from assist.enums import RunStatus
 from assist.errors import Conflict, ValidationFailed
@@ -36,9 +35,8 @@ def runner_name() -> str:
 def hold_lease(holder: str, now: datetime | None = None, seconds: int = LEASE_SECONDS) -> bool:
     """Take or renew the lease for ``holder``; False while another live process holds it. Commits."""
     now = now or utcnow()
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.session.execute(
-        insert(SchedulerLease)
+        dialect_insert(SchedulerLease)
         .values(name=LEASE, holder=holder, expires_at=now - timedelta(seconds=1), renewed_at=now)
         .on_conflict_do_nothing(index_elements=["name"])
     )

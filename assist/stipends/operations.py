@@ -11,11 +11,10 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, literal, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from assist import audit
 from assist.agreements.models import Agreement, Suspension
+from assist.bulk import dialect_insert
 from assist.db_types import local_today, utcnow
 from assist.enums import AgreementStatus, BatchStatus, StipendKind, StipendStatus
 from assist.errors import ValidationFailed
@@ -139,7 +138,6 @@ def _insert_whole_month(month: str, days_in_month: int, where) -> int:
     """Insert the full month's record of every agreement ``where`` selects (joined to its family for the colour)."""
     from assist.db_types import UTCDateTime
 
-    factory = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     rows = (
         select(
             Agreement.id,
@@ -164,7 +162,7 @@ def _insert_whole_month(month: str, days_in_month: int, where) -> int:
         .where(where)
     )
     stmt = (
-        factory(StipendRecord.__table__)
+        dialect_insert(StipendRecord.__table__)
         .from_select(list(COLUMNS), rows)
         .on_conflict_do_nothing(index_elements=["month", "agreement_id"], index_where=REGULAR_INDEX)
     )
@@ -173,10 +171,8 @@ def _insert_whole_month(month: str, days_in_month: int, where) -> int:
 
 
 def _ensure_batch(month: str) -> StipendBatch:
-    dialect = db.session.get_bind().dialect.name
-    factory = pg_insert if dialect == "postgresql" else sqlite_insert
     db.session.execute(
-        factory(StipendBatch)
+        dialect_insert(StipendBatch)
         .values(month=month, status=BatchStatus.DRAFT, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["month"])
     )
