@@ -215,7 +215,7 @@ def _settings_base(ids: dict) -> dict:
     # virtual posts (issue 3)
     values.update({k: f"{DEFAULTS[k] / 100:.2f}" for k in ("post_amount_min_fen", "post_amount_default_fen")})
     values["post_amount_max_fen"] = "2500"
-    values.update({k: str(DEFAULTS[k]) for k in ("post_term_months", "family_post_limit", "claim_days", "offer_days")})
+    values.update({k: str(DEFAULTS[k]) for k in ("post_term_months", "family_post_limit", "claim_days", "offer_days", "payment_due_day")})
     values["union_name"] = DEFAULTS["union_name"]
     return values
 
@@ -237,6 +237,8 @@ def _settings_bad(ids: dict) -> dict:
     bad.update({"post_term_months": int_bad(1, 60), "family_post_limit": int_bad(1, 10)})
     bad.update({"claim_days": int_bad(1, 90), "offer_days": int_bad(1, 90)})
     bad["union_name"] = text_bad(60, required=True) | one_of("工")
+    # stipends (issue 4)
+    bad["payment_due_day"] = int_bad(1, 28)
     return bad
 
 

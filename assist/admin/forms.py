@@ -45,6 +45,8 @@ class SettingsForm(FlaskForm):
     family_post_limit = _int(_l("Posts a family may hold at once"), 1, 10)
     claim_days = _int(_l("Days a claim stays reserved"), 1, 90)
     offer_days = _int(_l("Days an offer stays open"), 1, 90)
+    # stipends (issue 4)
+    payment_due_day = _int(_l("Stipends are due by this day of the following month"), 1, 28)
     union_name = StringField(
         _l("Union (丙方 on agreements)"), validators=[DataRequired(), Length(min=2, max=60), no_control_chars]
     )

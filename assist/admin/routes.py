@@ -121,7 +121,7 @@ def areas_page():
 bp.add_url_rule("/areas", endpoint="areas", view_func=areas_page, methods=["GET", "POST"])
 
 
-#: the virtual-post settings on the same page
+#: the virtual-post and stipend settings on the same page
 POST_SETTINGS = (
     "post_amount_min_fen",
     "post_amount_default_fen",
@@ -131,6 +131,8 @@ POST_SETTINGS = (
     "claim_days",
     "offer_days",
     "union_name",
+    # stipends (issue 4)
+    "payment_due_day",
 )
 
 

@@ -34,6 +34,8 @@ def _settings_form(token, **changes):
         "claim_days": "14",
         "offer_days": "7",
         "union_name": "平湖市总工会",
+        # stipends (issue 4)
+        "payment_due_day": "15",
     }
     data.update(changes)
     return data
@@ -99,3 +101,25 @@ def test_audit_log_is_filterable(client, auth, world):
     assert "13911112222" in client.get(f"/admin/audit/?family={world.family_a.id}").get_data(as_text=True)
     assert "13911112222" not in client.get("/admin/audit/?until=2000-01-01").get_data(as_text=True)
     assert client.get("/admin/audit/?since=garbage&family=abc&page=-1").status_code == 200
+
+
+def test_the_payment_due_day_is_set_on_the_settings_page_and_moves_the_due_date(client, auth, world):
+    from assist.stipends.payments import due_on
+
+    auth.login("admin")
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert 'name="payment_due_day"' in page and 'value="15"' in page
+    assert due_on("2026-01") == due_on("2026-01", 15)
+    token = csrf_token(client, "/admin/settings")
+    response = client.post("/admin/settings", data=_settings_form(token, payment_due_day="20"))
+    assert response.status_code == 302
+    assert get_settings()["payment_due_day"] == 20
+    assert due_on("2026-01").isoformat() == "2026-02-20"
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_id == "payment_due_day")).one()
+    assert (entry.before, entry.after) == (15, 20)
+
+    refused = client.post("/admin/settings", data=_settings_form(csrf_token(client, "/admin/settings"), payment_due_day="29"))
+    assert refused.status_code == 422
+    assert 'id="payment_due_day"' in refused.get_data(as_text=True)
+    assert re.search(r'is-invalid[^>]*id="payment_due_day"|id="payment_due_day"[^>]*is-invalid', refused.get_data(as_text=True))
+    assert get_settings()["payment_due_day"] == 20

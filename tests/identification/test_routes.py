@@ -231,6 +231,7 @@ def test_admin_changes_the_screening_rules_on_the_settings_page(client, auth, wo
             "claim_days": "14",
             "offer_days": "7",
             "union_name": "平湖市总工会",
+            "payment_due_day": "15",
             **{
                 f"weight_{n}": "5"
                 for n in (
