@@ -180,8 +180,12 @@ def assess(facts: FamilyFacts, rules: Rules) -> Result:
     found = intensities(facts, rules)
     weights = rules.weights
     # rounding half up (int(x + 0.5)) is monotone, so rounded points keep the score monotone
-    points = {name: int(weights.get(name, 0) * intensity + 0.5) for name, (intensity, _detail) in found.items()}
-    factors = tuple([Factor(name, points[name], detail) for name, (_i, detail) in found.items()])
+    points: dict[str, int] = {}
+    factors_: list[Factor] = []
+    for name, (intensity, detail) in found.items():
+        points[name] = p = int(weights.get(name, 0) * intensity + 0.5)
+        factors_.append(Factor(name, p, detail))
+    factors = tuple(factors_)
     score = min(100, sum(points.values()))
 
     pc = per_capita(facts)
