@@ -183,6 +183,9 @@ def case_list(app, raw: Raw, repeat: int) -> Case:
     )
     if shown != floor:
         case.notes.append(f"MISMATCH: page shows {shown[:5]}…, raw SQL gives {floor[:5]}…")
+    # what any signed-in page costs through the same stack (session, login, navigation, layout), for scale
+    fixed, _unused = timed(lambda: client.get("/profile"), lambda: None, repeat)
+    case.notes.append(f"a page with no list (/profile) takes {statistics.median(fixed) * 1000:.1f} ms")
     return case
 
 

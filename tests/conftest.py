@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from assist import create_app, normalise_database_url
 from assist.extensions import db
@@ -59,27 +60,33 @@ def database(tmp_path_factory):
     return template
 
 
-def _truncate_postgres(url: str) -> None:
-    engine = create_engine(url)
+_engines: dict = {}
+
+
+def _empty_postgres(url: str) -> None:
+    """Every table emptied and every id sequence restarted, in one round trip.
+
+    DELETE rather than TRUNCATE: a test leaves a few rows in a few tables, and TRUNCATE gives each of ~40 tables new
+    files (a quarter of a second per test). The replica role skips the foreign-key checks, and the audit log's
+    append-only triggers, which the tests alone lift, between tests.
+    """
+    engine = _engines.get(url) or _engines.setdefault(url, create_engine(url, poolclass=NullPool))
     with engine.begin() as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-            )
-        ]
-        # the audit log is append-only through triggers; tests alone lift that, between tests
-        conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
-    engine.dispose()
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+        ).scalars()
+        sequences = conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")).scalars()
+        statements = ["SET LOCAL session_replication_role = replica"]
+        statements += [f'DELETE FROM "{t}"' for t in tables]
+        statements += [f"SELECT setval('\"{q}\"', 1, false)" for q in sequences]
+        conn.exec_driver_sql("; ".join(statements))
 
 
 @pytest.fixture
 def database_url(database, tmp_path) -> str:
     """A clean database for one test."""
     if POSTGRES:
-        _truncate_postgres(database)
+        _empty_postgres(database)
         return database
     path = tmp_path / "test.db"
     shutil.copy(database, path)

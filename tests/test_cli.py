@@ -67,12 +67,12 @@ def test_demo_data_is_deterministic(database, tmp_path):
     import shutil
 
     from assist import create_app
-    from tests.conftest import POSTGRES, _truncate_postgres
+    from tests.conftest import POSTGRES, _empty_postgres
 
     prints = []
     for run in range(2):
         if POSTGRES:
-            _truncate_postgres(database)
+            _empty_postgres(database)
             url = database
         else:
             path = tmp_path / f"demo{run}.db"

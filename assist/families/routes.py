@@ -1,7 +1,5 @@
 """Pages for family files: load and authorise → validate → operation → commit once → redirect or render."""
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from assist.assessments import operations as assessments
 from assist.assessments.models import Assessment
+from assist.db_types import local_today
 from assist.errors import DomainError
 from assist.extensions import db
 from assist.families import operations
@@ -57,7 +56,7 @@ def index():
         sort=form.sort.data or "review",
     ).options(selectinload(Family.area))
     pagination = db.paginate(stmt, page=max(1, min(page, 100_000)), per_page=25, error_out=False)
-    return render_template("families/index.html", form=form, pagination=pagination, today=date.today())
+    return render_template("families/index.html", form=form, pagination=pagination, today=local_today())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -111,7 +110,7 @@ def _render_view(family: Family, revealed: dict[int, str] | None = None, status:
             income_form=forms.get("income_form") or IncomeForm(formdata=None),
             confirm_form=ConfirmForm(),
             reason_form=forms.get("reason_form") or ReasonForm(formdata=None),
-            today=date.today(),
+            today=local_today(),
         ),
         status,
     )
