@@ -351,6 +351,7 @@ LABELS.update(
     }
 )
 
+
 def label(value, enum_cls=None) -> str:
     """The translated label of an enumeration member (or of a value of ``enum_cls``)."""
     if value is None or value == "":

@@ -344,6 +344,8 @@ def get_offer_or_404(offer_id: int, user=None):
     if offer is None or user.role != Role.SPONSOR or offer.sponsor_id != user.sponsor_id:
         abort(404)
     return offer
+
+
 # identification (issue 5)
 RULES.update(
     {
@@ -387,6 +389,8 @@ def get_candidate_or_404(candidate_id: int, user=None):
     if candidate is None or not area_in_scope(candidate.area, user or current_user):
         abort(404)
     return candidate
+
+
 # stipends (待遇发放): a sponsor sees the records it pays, staff those in their areas, a provider none
 def stipend_scope(user=None):
     """A WHERE clause keeping the stipend records a user may list."""

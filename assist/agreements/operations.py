@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from assist import audit
+from assist import audit, checks
 from assist.agreements.models import Agreement, AgreementScan, Suspension
 from assist.db_types import local_today, utcnow
 from assist.enums import AgreementStatus, PostStatus
@@ -371,11 +371,7 @@ def terminate_agreement(actor, agreement: Agreement, end_on, reason, today: date
     today = today or local_today()
     errors: dict[str, str] = {}
     end_on = _date(errors, "end_date", end_on)
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason:
-        errors["reason"] = str(_l("Give a reason."))
-    elif len(reason) > 200:
-        errors["reason"] = str(_l("At most %(n)s characters.", n=200))
+    reason = checks.reason(errors, reason)
     if end_on and not errors.get("end_date"):
         if end_on < agreement.start_on:
             errors["end_date"] = str(_l("The last day cannot be before the agreement starts."))
@@ -457,11 +453,7 @@ def suspend_post(actor, post: Post, start_on, reason, today: date | None = None)
     today = today or local_today()
     errors: dict[str, str] = {}
     start_on = _date(errors, "start_on", start_on)
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason:
-        errors["reason"] = str(_l("Give a reason."))
-    elif len(reason) > 200:
-        errors["reason"] = str(_l("At most %(n)s characters.", n=200))
+    reason = checks.reason(errors, reason)
     agreement = current_agreement(post, today)
     if start_on and agreement and not agreement.start_on <= start_on <= agreement.last_day:
         errors["start_on"] = str(_l("The suspension must start while the agreement runs."))

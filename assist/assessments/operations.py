@@ -8,7 +8,7 @@ import orjson
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, cast, func, select, update
 
-from assist import audit
+from assist import audit, checks
 from assist.assessments import scoring
 from assist.assessments.models import Assessment, ColourChange
 from assist.bulk import insert_rows
@@ -518,12 +518,7 @@ def confirm_exit(actor, family: Family, on: date | None = None) -> Family:
 
 def return_to_hardship(actor, family: Family, reason: str, today: date | None = None) -> Assessment:
     """Bring an exited family back (返困): active again, archive type 返困, and assessed at once."""
-    reason = (reason or "").strip()
-    if not reason or len(reason) > 200:
-        raise ValidationFailed(
-            str(_l("Give a reason (at most 200 characters).")),
-            {"reason": str(_l("Give a reason (at most 200 characters)."))},
-        )
+    reason = checks.required_reason(reason)
     if family.status != FamilyStatus.EXITED:
         raise Conflict(str(_l("Only a family that exited can return to hardship.")))
     before = audit.snapshot(family, ("status", "archive_type", "exited_on"))

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from assist import audit, crypto, idnumber
+from assist import audit, checks, crypto, idnumber
 from assist.areas.models import Area
 from assist.db_types import local_today
 from assist.enums import (
@@ -86,20 +86,6 @@ def _enum(errors: dict, field: str, value):
         return None
 
 
-def _text(errors: dict, field: str, value, limit: int, required: bool = False) -> str:
-    value = (value or "").strip() if isinstance(value, str) else value
-    if value is None or value == "":
-        if required:
-            errors[field] = str(_l("This field is required."))
-        return ""
-    if not isinstance(value, str):
-        errors[field] = str(_l("Enter text."))
-        return ""
-    if len(value) > limit:
-        errors[field] = str(_l("At most %(n)s characters.", n=limit))
-    return value
-
-
 def _fen(errors: dict, field: str, value) -> int:
     if value is None or value == "":
         return 0
@@ -145,7 +131,7 @@ def _clean_family(data: dict[str, Any], actor, partial: bool = False) -> tuple[d
         ("consent_scope", 200),
     ):
         if given(field):
-            clean[field] = _text(errors, field, data.get(field), limit)
+            clean[field] = checks.text(errors, field, data.get(field), limit)
     if clean.get("phone") and not PHONE.match(clean["phone"]):
         errors["phone"] = str(_l("Enter a phone number of digits (5–20 characters)."))
     for field in ("accident_on", "consent_on"):
@@ -172,12 +158,12 @@ def _clean_member(data: dict[str, Any], errors: dict[str, str], prefix: str = ""
     """Check one member's fields; errors are keyed ``prefix + field``."""
     local: dict[str, str] = {}
     clean: dict[str, Any] = {}
-    clean["name"] = _text(local, "name", data.get("name"), 40, required=True)
+    clean["name"] = checks.text(local, "name", data.get("name"), 40, required=True)
     clean["relation"] = _enum(local, "relation", data.get("relation") or "other")
     clean["health"] = _enum(local, "health", data.get("health") or "healthy")
     clean["work_ability"] = _enum(local, "work_ability", data.get("work_ability") or "full")
     clean["schooling"] = _enum(local, "schooling", data.get("schooling") or "none")
-    clean["illness"] = _text(local, "illness", data.get("illness"), 100)
+    clean["illness"] = checks.text(local, "illness", data.get("illness"), 100)
     grade = data.get("disability_grade")
     if grade in (None, ""):
         clean["disability_grade"] = None

@@ -35,7 +35,11 @@ def _insert(rows: list[dict]) -> int:
     if not rows:
         return 0
     now = utcnow()
-    stmt = dialect_insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(Notification.id)
+    stmt = (
+        dialect_insert(Notification)
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(Notification.id)
+    )
     return len(db.session.execute(stmt, [{"created_at": now, "link": "", **row} for row in rows]).all())
 
 
@@ -101,12 +105,22 @@ def remind_agreements_ending(today: date | None = None, within_days: int = 30) -
         sponsor_users.setdefault(sponsor_id, []).append(user_id)
     rows = []
     for agreement in ending:
-        params = {"number": agreement.number, "last_day": agreement.last_day.isoformat(),
-                  "days": (agreement.last_day - today).days}
+        params = {
+            "number": agreement.number,
+            "last_day": agreement.last_day.isoformat(),
+            "days": (agreement.last_day - today).days,
+        }
         key = f"agreement_ending:{agreement.id}:{agreement.last_day.isoformat()}"
         for user_id in sorted(owners.get(agreement.area_id, set()) | set(sponsor_users.get(agreement.sponsor_id, []))):
-            rows.append({"user_id": user_id, "kind": "agreement_ending", "key": key, "params": params,
-                         "link": f"/agreements/{agreement.id}"})
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "kind": "agreement_ending",
+                    "key": key,
+                    "params": params,
+                    "link": f"/agreements/{agreement.id}",
+                }
+            )
     return _insert(rows)
 
 
@@ -121,7 +135,8 @@ def remind_unpaid(today: date | None = None) -> int:
     """Sponsors with approved stipends unpaid past their due day, and the admins: one digest a week."""
     today = today or local_today()
     months = [
-        m for m in db.session.scalars(select(StipendBatch.month).where(StipendBatch.status == BatchStatus.APPROVED))
+        m
+        for m in db.session.scalars(select(StipendBatch.month).where(StipendBatch.status == BatchStatus.APPROVED))
         if payment_due_on(m) < today
     ]
     if not months:
@@ -138,18 +153,30 @@ def remind_unpaid(today: date | None = None) -> int:
     by_sponsor = {sponsor_id: (n, int(total or 0)) for sponsor_id, n, total in unpaid}
     rows = []
     for user_id, sponsor_id in db.session.execute(
-        select(User.id, User.sponsor_id).where(User.role == Role.SPONSOR, User.active,
-                                               User.sponsor_id.in_(by_sponsor))
+        select(User.id, User.sponsor_id).where(User.role == Role.SPONSOR, User.active, User.sponsor_id.in_(by_sponsor))
     ):
         n, total = by_sponsor[sponsor_id]
-        rows.append({"user_id": user_id, "kind": "payment_unpaid", "key": key,
-                     "params": {"records": n, "amount_fen": total}, "link": "/stipends/"})
+        rows.append(
+            {
+                "user_id": user_id,
+                "kind": "payment_unpaid",
+                "key": key,
+                "params": {"records": n, "amount_fen": total},
+                "link": "/stipends/",
+            }
+        )
     n_all = sum(n for n, _ in by_sponsor.values())
     total_all = sum(t for _, t in by_sponsor.values())
     for (user_id,) in db.session.execute(select(User.id).where(User.role == Role.ADMIN, User.active)):
-        rows.append({"user_id": user_id, "kind": "payment_unpaid_all", "key": key,
-                     "params": {"records": n_all, "amount_fen": total_all, "sponsors": len(by_sponsor)},
-                     "link": "/stipends/"})
+        rows.append(
+            {
+                "user_id": user_id,
+                "kind": "payment_unpaid_all",
+                "key": key,
+                "params": {"records": n_all, "amount_fen": total_all, "sponsors": len(by_sponsor)},
+                "link": "/stipends/",
+            }
+        )
     return _insert(rows)
 
 
@@ -193,17 +220,24 @@ def render(notification: Notification) -> tuple[str, str]:
     if notification.kind == "payment_unpaid_all":
         return (
             _("%(n)d stipend payments are overdue", n=p.get("records", 0)),
-            _("%(sponsors)d sponsors, together %(amount)s.", sponsors=p.get("sponsors", 0),
-              amount=_yuan(p.get("amount_fen", 0))),
+            _(
+                "%(sponsors)d sponsors, together %(amount)s.",
+                sponsors=p.get("sponsors", 0),
+                amount=_yuan(p.get("amount_fen", 0)),
+            ),
         )
     return notification.kind, ""
 
 
 def unread_count(user) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user.id,
-                                                              Notification.read_at.is_(None))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def inbox_query(user, unread_only: bool = False):
@@ -272,4 +306,3 @@ def _smtp(config):
     if config.get("SMTP_USER"):
         connection.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
     return connection
-

@@ -22,8 +22,7 @@ def index():
         per_page=operations.PAGE_SIZE,
         error_out=False,
     )
-    return render_template("inbox/index.html", pagination=pagination, unread_only=unread_only,
-                           render=operations.render)
+    return render_template("inbox/index.html", pagination=pagination, unread_only=unread_only, render=operations.render)
 
 
 @bp.route("/<int:notification_id>/open", methods=["POST"])

@@ -61,7 +61,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, sel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from assist import audit
+from assist import audit, checks
 from assist.areas.models import Area
 from assist.bulk import insert_rows
 from assist.db_types import utcnow
@@ -71,7 +71,7 @@ from assist.extensions import db
 from assist.families.models import Family, Member
 from assist.i18n import yuan
 from assist.posts.models import MatchRun, Offer, Post
-from assist.posts.operations import _reason, carried, claim_post, sponsor_of
+from assist.posts.operations import carried, claim_post, sponsor_of
 from assist.settings.operations import get_settings
 from assist.sponsors.models import Sponsor, sponsor_areas
 
@@ -983,7 +983,7 @@ def decline_offer(actor, offer: Offer, reason: str, now: datetime | None = None)
     sponsor = sponsor_of(actor)
     if offer.sponsor_id != sponsor.id:
         raise NotFound(str(_l("No such offer.")))
-    reason = _reason(reason)
+    reason = checks.required_reason(reason)
     if not _answer(offer, OfferStatus.DECLINED, now or utcnow(), decline_reason=reason):
         raise _no_longer_open(offer)
     audit.record(

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from assist import audit
+from assist import audit, checks
 from assist.agreements.models import Agreement
 from assist.db_types import utcnow
 from assist.enums import AgreementStatus, Colour, FamilyStatus, OfferStatus, PostStatus, Role, WorkAbility
@@ -328,19 +328,8 @@ def unpublish_post(actor, post: Post) -> Post:
 
 
 def cancel_post(actor, post: Post, reason: str) -> Post:
-    reason = _reason(reason)
+    reason = checks.required_reason(reason)
     return transition(actor, post, "cancel", values={"ended_on": _today()}, note=reason)
-
-
-def _reason(reason) -> str:
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if not reason:
-        raise ValidationFailed(str(_l("Give a reason.")), {"reason": str(_l("Give a reason."))})
-    if len(reason) > 200:
-        raise ValidationFailed(
-            str(_l("At most %(n)s characters.", n=200)), {"reason": str(_l("At most %(n)s characters.", n=200))}
-        )
-    return reason
 
 
 def _today() -> date:
@@ -429,7 +418,7 @@ def withdraw_claim(actor, post: Post) -> Post:
 
 def release_claim(actor, post: Post, reason: str) -> Post:
     """The union takes an unsigned claim back (e.g. the sponsor cannot be reached)."""
-    reason = _reason(reason)
+    reason = checks.required_reason(reason)
     sponsor_id = post.sponsor_id
     transition(actor, post, "release", values=_RETURN, where=_unsigned(), sponsor_id=sponsor_id, note=reason)
     _cancel_drafts(actor, post)

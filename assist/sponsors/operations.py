@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from assist import audit
+from assist import audit, checks
 from assist.areas.models import Area
 from assist.auth.models import User
 from assist.auth.operations import create_user, validate_password
@@ -33,20 +33,6 @@ SPONSOR_FIELDS = (
 MAX_BUDGET_FEN = 1_000_000_000  # ten million yuan a month
 
 
-def _text(errors, field, value, limit, required=True) -> str:
-    value = value.strip() if isinstance(value, str) else value
-    if value is None or value == "":
-        if required:
-            errors[field] = str(_l("This field is required."))
-        return ""
-    if not isinstance(value, str):
-        errors[field] = str(_l("Enter text."))
-        return ""
-    if len(value) > limit:
-        errors[field] = str(_l("At most %(n)s characters.", n=limit))
-    return value
-
-
 def _clean(data: dict[str, Any], partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
@@ -55,7 +41,7 @@ def _clean(data: dict[str, Any], partial: bool = False) -> tuple[dict[str, Any],
         return not partial or name in data
 
     if given("name"):
-        clean["name"] = _text(errors, "name", data.get("name"), 100)
+        clean["name"] = checks.text(errors, "name", data.get("name"), 100, required=True)
     if given("credit_code"):
         raw = data.get("credit_code")
         code = creditcode.normalise(raw) if isinstance(raw, str) else ""
@@ -69,19 +55,19 @@ def _clean(data: dict[str, Any], partial: bool = False) -> tuple[dict[str, Any],
             )
         clean["credit_code"] = code
     if given("contact_name"):
-        clean["contact_name"] = _text(errors, "contact_name", data.get("contact_name"), 40)
+        clean["contact_name"] = checks.text(errors, "contact_name", data.get("contact_name"), 40, required=True)
     if given("phone"):
-        phone = _text(errors, "phone", data.get("phone"), 20)
+        phone = checks.text(errors, "phone", data.get("phone"), 20, required=True)
         if phone and "phone" not in errors and not PHONE.match(phone):
             errors["phone"] = str(_l("Enter a phone number of digits (5–20 characters)."))
         clean["phone"] = phone
     if given("email"):
-        email = _text(errors, "email", data.get("email"), 120, required=False)
+        email = checks.text(errors, "email", data.get("email"), 120)
         if email and "email" not in errors and not EMAIL.match(email):
             errors["email"] = str(_l("Enter an e-mail address."))
         clean["email"] = email
     if given("address"):
-        clean["address"] = _text(errors, "address", data.get("address"), 200, required=False)
+        clean["address"] = checks.text(errors, "address", data.get("address"), 200)
     if given("pledge_posts"):
         n = data.get("pledge_posts")
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 1000:
@@ -187,13 +173,10 @@ DECISIONS = {
 def decide(actor, sponsor: Sponsor, decision: str, reason: str = "") -> Sponsor:
     """The union approves, rejects (with a reason) or suspends (with a reason) a sponsor."""
     sources, target = DECISIONS[decision]
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if decision != "approve" and not reason:
-        raise ValidationFailed(str(_l("Give a reason.")), {"reason": str(_l("Give a reason."))})
-    if len(reason) > 200:
-        raise ValidationFailed(
-            str(_l("At most %(n)s characters.", n=200)), {"reason": str(_l("At most %(n)s characters.", n=200))}
-        )
+    if decision == "approve" and not (reason.strip() if isinstance(reason, str) else ""):
+        reason = ""  # an approval needs no reason; anything else does, and any reason given is checked
+    else:
+        reason = checks.required_reason(reason)
     if sponsor.status not in sources:
         raise Conflict(
             str(_l("This organisation's registration cannot be changed that way now.")),

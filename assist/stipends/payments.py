@@ -11,7 +11,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, select, update
 
-from assist import audit
+from assist import audit, checks
 from assist.db_types import local_today, utcnow
 from assist.enums import BatchStatus, StipendKind, StipendStatus
 from assist.errors import Conflict, NotFound, ValidationFailed
@@ -36,7 +36,6 @@ RECORD_TRANSITIONS: dict[str, tuple[tuple[StipendStatus, ...], StipendStatus]] =
     "reissue": ((FAILED,), UNPAID),  # the same record, a new attempt: it can still be paid only once at a time
 }
 REFERENCE_MAX = 60
-REASON_MAX = 200
 
 
 # --- batches ---------------------------------------------------------------------------------------------------------
@@ -283,10 +282,7 @@ def confirm_payments(
 
 def mark_failed(actor, record: StipendRecord, reason) -> StipendRecord:
     """A transfer did not arrive or bounced: the record is failed (with the reason) until it is reissued."""
-    reason = (reason or "").strip() if isinstance(reason, str) else ""
-    if not reason or len(reason) > REASON_MAX:
-        message = str(_l("Give a reason (at most 200 characters)."))
-        raise ValidationFailed(message, {"reason": message})
+    reason = checks.required_reason(reason)
     not_reconciled = StipendRecord.reconciled_at.is_(None)
     if not _move_record(actor, record, "fail", where=not_reconciled, failure_reason=reason):
         if record.reconciled_at is not None:
@@ -349,9 +345,7 @@ def create_adjustment(actor, record: StipendRecord, amount_fen, reason, today: d
             _l("At most %(yuan)s yuan: the month can never come to more than the agreed monthly amount.")
             % {"yuan": f"{room / 100:.2f}"}
         )
-    reason = (reason or "").strip() if isinstance(reason, str) else ""
-    if not reason or len(reason) > REASON_MAX:
-        errors["reason"] = str(_l("Give a reason (at most 200 characters)."))
+    reason = checks.reason(errors, reason)
     if errors:
         raise ValidationFailed(next(iter(errors.values())), errors)
     batch = open_batch_after(record.month, today)
