@@ -33,7 +33,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role))
     #: the sponsor (爱心单位) a sponsor user speaks for
-    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("sponsors.id"), index=True)
+    #: added after both tables exist (use_alter): sponsors.decided_by_id points back at users
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("sponsors.id", use_alter=True), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
