@@ -2,7 +2,7 @@
 
 import itertools
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from assist import idnumber
 from assist.areas.operations import create_area
@@ -172,6 +172,15 @@ class Market:
     open_post: object
 
 
+def next_month(today: date | None = None) -> date:
+    """The first day of the month after ``today`` (the scheme's today): when the market's agreement starts, so that it
+    is always still to come."""
+    from assist.db_types import local_today
+
+    first = (today or local_today()).replace(day=1)
+    return (first + timedelta(days=31)).replace(day=1)
+
+
 def build_market(world: World) -> Market:
     from assist.agreements.operations import create_agreement
     from assist.auth.models import User
@@ -187,7 +196,7 @@ def build_market(world: World) -> Market:
     db.session.flush()
     claimed = post(world.cw_a, world.family_a)
     claim_post(world.sponsor, claimed)
-    agreement = create_agreement(world.cw_a, claimed, {"start_on": date(2026, 12, 1)})
+    agreement = create_agreement(world.cw_a, claimed, {"start_on": next_month()})
     family_b = world.family_b
     if len(family_b.members) < 2:
         from assist.families.operations import add_member, record_consent
@@ -227,6 +236,8 @@ def sent_offer(market: Market, sponsor=None, post=None, days: int = 7):
     db.session.add(offer)
     db.session.commit()
     return offer
+
+
 # stipends: batches and payments (issue 4)
 def stipend(agreement, month: str = "2026-09", *, batch: str = "approved", amount_fen: int | None = None, days=None):
     """A stipend record of ``agreement`` (a snapshot as generation writes it) in ``month``'s batch, made ``batch``."""

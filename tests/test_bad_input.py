@@ -215,7 +215,12 @@ def _settings_base(ids: dict) -> dict:
     # virtual posts (issue 3)
     values.update({k: f"{DEFAULTS[k] / 100:.2f}" for k in ("post_amount_min_fen", "post_amount_default_fen")})
     values["post_amount_max_fen"] = "2500"
-    values.update({k: str(DEFAULTS[k]) for k in ("post_term_months", "family_post_limit", "claim_days", "offer_days", "payment_due_day")})
+    values.update(
+        {
+            k: str(DEFAULTS[k])
+            for k in ("post_term_months", "family_post_limit", "claim_days", "offer_days", "payment_due_day")
+        }
+    )
     values["union_name"] = DEFAULTS["union_name"]
     return values
 

@@ -107,7 +107,9 @@ def test_demo_data_has_sponsors_posts_in_every_state_and_years_of_agreements(run
         assert login in result.output
     sponsors = list(db.session.scalars(select(Sponsor)))
     assert len(sponsors) == round(425 * 300 / 1600)
-    assert all(creditcode.is_valid(s.credit_code) and s.name.endswith(("公司", "支行", "店", "商会", "超市")) for s in sponsors)
+    assert all(
+        creditcode.is_valid(s.credit_code) and s.name.endswith(("公司", "支行", "店", "商会", "超市")) for s in sponsors
+    )
     assert len({s.credit_code for s in sponsors}) == len({s.name for s in sponsors}) == len(sponsors)
     by_status = {s.status for s in sponsors}
     assert {SponsorStatus.APPROVED, SponsorStatus.PENDING, SponsorStatus.REJECTED} <= by_status
@@ -133,9 +135,10 @@ def test_demo_data_has_sponsors_posts_in_every_state_and_years_of_agreements(run
         )
     ).one()
     assert first.year <= 2017 and paper > 0 and renewed > 0 and terminated > 0
-    assert db.session.scalar(select(func.count(Suspension.id)).where(Suspension.end_on.is_(None))) == posts[
-        PostStatus.SUSPENDED
-    ]
+    assert (
+        db.session.scalar(select(func.count(Suspension.id)).where(Suspension.end_on.is_(None)))
+        == posts[PostStatus.SUSPENDED]
+    )
     assert db.session.scalars(agreements_ending(30)).first() is not None
 
     # every post obeys the rules of the state machine, its history replays, and claims are unexpired

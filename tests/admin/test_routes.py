@@ -46,10 +46,16 @@ def test_settings_page_shows_defaults_and_saves_changes_with_an_audit_entry(clie
     page = client.get("/admin/settings").get_data(as_text=True)
     assert 'value="1200.00"' in page and 'name="weight_income"' in page
     token = csrf_token(client, "/admin/settings")
-    response = client.post("/admin/settings", data=_settings_form(token, min_living_line_fen="1350", red_threshold="55", weight_debt="8"))
+    response = client.post(
+        "/admin/settings", data=_settings_form(token, min_living_line_fen="1350", red_threshold="55", weight_debt="8")
+    )
     assert response.status_code == 302
     settings = get_settings()
-    assert settings["min_living_line_fen"] == 135_000 and settings["red_threshold"] == 55 and settings["weights"]["debt"] == 8
+    assert (
+        settings["min_living_line_fen"] == 135_000
+        and settings["red_threshold"] == 55
+        and settings["weights"]["debt"] == 8
+    )
     keys = {e.entity_id for e in db.session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "setting"))}
     assert keys == {"min_living_line_fen", "red_threshold", "weights"}
 
@@ -59,8 +65,12 @@ def test_inconsistent_settings_are_refused_beside_the_field(client, auth, world)
     token = csrf_token(client, "/admin/settings")
     response = client.post("/admin/settings", data=_settings_form(token, yellow_threshold="70"))
     assert response.status_code == 422
-    assert re.search(r'id="yellow_threshold"[^>]*is-invalid|is-invalid[^>]*id="yellow_threshold"', response.get_data(as_text=True))
-    response = client.post("/admin/settings", data=_settings_form(token, weight_income="150", min_living_line_fen="abc"))
+    assert re.search(
+        r'id="yellow_threshold"[^>]*is-invalid|is-invalid[^>]*id="yellow_threshold"', response.get_data(as_text=True)
+    )
+    response = client.post(
+        "/admin/settings", data=_settings_form(token, weight_income="150", min_living_line_fen="abc")
+    )
     assert response.status_code == 422
     assert get_settings()["yellow_threshold"] == 30 and get_settings()["weights"]["income"] == 30
 
@@ -81,11 +91,19 @@ def test_post_settings_are_shown_saved_and_checked_beside_the_field(client, auth
 def test_areas_page_adds_to_the_tree(client, auth, world):
     auth.login("admin")
     token = csrf_token(client, "/admin/areas")
-    assert client.post("/admin/areas", data={"csrf_token": token, "code": "330482001002", "name": "南市社区", "parent_code": "330482001"}).status_code == 302
+    assert (
+        client.post(
+            "/admin/areas",
+            data={"csrf_token": token, "code": "330482001002", "name": "南市社区", "parent_code": "330482001"},
+        ).status_code
+        == 302
+    )
     area = db.session.scalar(select(Area).where(Area.code == "330482001002"))
     assert area.parent.code == "330482001" and area.depth == 2 and area.path.startswith(area.parent.path)
     token = csrf_token(client, "/admin/areas")
-    again = client.post("/admin/areas", data={"csrf_token": token, "code": "330482001002", "name": "重复", "parent_code": ""})
+    again = client.post(
+        "/admin/areas", data={"csrf_token": token, "code": "330482001002", "name": "重复", "parent_code": ""}
+    )
     assert again.status_code == 422
 
 
@@ -118,8 +136,12 @@ def test_the_payment_due_day_is_set_on_the_settings_page_and_moves_the_due_date(
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_id == "payment_due_day")).one()
     assert (entry.before, entry.after) == (15, 20)
 
-    refused = client.post("/admin/settings", data=_settings_form(csrf_token(client, "/admin/settings"), payment_due_day="29"))
+    refused = client.post(
+        "/admin/settings", data=_settings_form(csrf_token(client, "/admin/settings"), payment_due_day="29")
+    )
     assert refused.status_code == 422
     assert 'id="payment_due_day"' in refused.get_data(as_text=True)
-    assert re.search(r'is-invalid[^>]*id="payment_due_day"|id="payment_due_day"[^>]*is-invalid', refused.get_data(as_text=True))
+    assert re.search(
+        r'is-invalid[^>]*id="payment_due_day"|id="payment_due_day"[^>]*is-invalid', refused.get_data(as_text=True)
+    )
     assert get_settings()["payment_due_day"] == 20

@@ -1,6 +1,6 @@
 """The agreement PDF: extract its text and find the parties, the amount and the dates in Chinese."""
 
-from datetime import date
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -25,7 +25,8 @@ def market(world):
 
 def test_pdf_names_every_party_the_amount_and_the_dates(world, market):
     agreement = market.agreement
-    agreements.sign_agreement(world.cw_a, agreement, date(2026, 11, 20), today=date(2026, 11, 24))
+    signed_on = agreement.start_on - timedelta(days=11)
+    agreements.sign_agreement(world.cw_a, agreement, signed_on, today=signed_on + timedelta(days=4))
     text = _text(render_agreement(agreement, staff=False))
     member = agreement.member
     for needle in (
@@ -40,9 +41,7 @@ def test_pdf_names_every_party_the_amount_and_the_dates(world, market):
         "平湖市总工会",
         "500.00",
         "伍佰元整",
-        "2026年12月1日",
-        "2027年11月30日",
-        "2026年11月20日",
+        *(f"{d.year}年{d.month}月{d.day}日" for d in (agreement.start_on, agreement.end_on, signed_on)),
         "社区电话巡访员",
     ):
         assert needle in text, needle

@@ -207,7 +207,7 @@ def test_termination_ends_the_post_on_its_date(client, world):
     headers = token_for(client, "cw_a")
     draft = client.post(
         f"/api/v1/agreements/{agreement.id}/terminate",
-        json={"end_date": "2027-01-31", "reason": "x"},
+        json={"end_date": (agreement.start_on + timedelta(days=30)).isoformat(), "reason": "x"},
         headers=headers,
     )
     assert draft.status_code == 409 and error_of(draft)["code"] == "conflict"

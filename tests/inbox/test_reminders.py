@@ -1,7 +1,7 @@
 """Reminders reach the right people once, the inbox shows them with an unread count, e-mail goes out when set up."""
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -38,15 +38,17 @@ def test_review_digest_goes_to_the_caseworkers_of_the_area_once_a_day(world):
 def test_agreement_ending_reaches_caseworkers_and_the_sponsor(world):
     market = factories.build_market(world)
     agreement = market.agreement
-    agreements.sign_agreement(world.cw_a, agreement, date(2026, 11, 20), today=TODAY)
+    signed_on = agreement.start_on - timedelta(days=11)
+    agreements.sign_agreement(world.cw_a, agreement, signed_on, today=signed_on + timedelta(days=4))
+    month_before = agreement.end_on - timedelta(days=29)
     # cw_a, cw_city and both logins of the sponsor (its registration user and world.sponsor)
-    assert inbox.remind_agreements_ending(date(2027, 11, 1)) == 4
-    assert inbox.remind_agreements_ending(date(2027, 11, 2)) == 0
-    assert inbox.remind_agreements_ending(date(2027, 10, 1)) == 0  # 60 days before: not yet
+    assert inbox.remind_agreements_ending(month_before) == 4
+    assert inbox.remind_agreements_ending(month_before + timedelta(days=1)) == 0
+    assert inbox.remind_agreements_ending(agreement.end_on - timedelta(days=60)) == 0  # not yet
     assert len(_notes(world.sponsor)) == 1 and _notes(market.other_user) == []
     agreements.renew_agreement(world.cw_a, agreement)
     db.session.execute(Notification.__table__.delete())
-    assert inbox.remind_agreements_ending(date(2027, 11, 1)) == 0  # renewed: nothing to remind
+    assert inbox.remind_agreements_ending(month_before) == 0  # renewed: nothing to remind
 
 
 def test_unpaid_stipends_past_the_due_day_remind_the_sponsor_weekly(world):

@@ -102,27 +102,36 @@ def test_signed_claim_never_expires(world, market):
 
 def test_agreement_lifecycle(world, market):
     agreement, post = market.agreement, market.claimed_post
-    assert agreement.end_on == date(2027, 11, 30)
-    agreements.sign_agreement(world.cw_a, agreement, date(2026, 11, 20), today=date(2026, 11, 24))
-    counts = agreements.advance(date(2026, 12, 1))
+    start, month = agreement.start_on, factories.next_month
+    # twelve months from the first of next month (the market's agreement starts then, whenever the suite runs)
+    assert agreement.end_on == date(start.year + 1, start.month, 1) - timedelta(days=1)
+    agreements.sign_agreement(world.cw_a, agreement, start - timedelta(days=11), today=start - timedelta(days=7))
+    counts = agreements.advance(start)
     assert counts == {"activated": 1, "ended": 0}
     assert post.status == PostStatus.ACTIVE and agreement.status == AgreementStatus.ACTIVE
-    assert agreements.advance(date(2026, 12, 1)) == {"activated": 0, "ended": 0}
-    suspension = agreements.suspend_post(world.cw_a, post, date(2027, 2, 1), "住院", today=date(2027, 2, 3))
+    assert agreements.advance(start) == {"activated": 0, "ended": 0}
+    suspended_from = month(month(start))
+    suspension = agreements.suspend_post(
+        world.cw_a, post, suspended_from, "住院", today=suspended_from + timedelta(days=2)
+    )
     assert post.status == PostStatus.SUSPENDED
-    agreements.resume_post(world.cw_a, post, date(2027, 3, 1))
-    assert suspension.end_on == date(2027, 2, 28) and post.status == PostStatus.ACTIVE
+    agreements.resume_post(world.cw_a, post, month(suspended_from))
+    assert suspension.end_on == month(suspended_from) - timedelta(days=1) and post.status == PostStatus.ACTIVE
     renewal = agreements.renew_agreement(world.cw_a, agreement)
-    assert renewal.start_on == date(2027, 12, 1) and renewal.previous_id == agreement.id
-    agreements.sign_agreement(world.cw_a, renewal, date(2027, 11, 1), today=date(2027, 11, 2))
-    agreements.advance(date(2027, 12, 1))
+    assert renewal.start_on == agreement.end_on + timedelta(days=1) and renewal.previous_id == agreement.id
+    agreements.sign_agreement(
+        world.cw_a, renewal, renewal.start_on - timedelta(days=30), today=renewal.start_on - timedelta(days=29)
+    )
+    agreements.advance(renewal.start_on)
     assert agreement.status == AgreementStatus.ENDED and renewal.status == AgreementStatus.ACTIVE
     assert post.status == PostStatus.ACTIVE
-    agreements.terminate_agreement(world.cw_a, renewal, date(2028, 3, 31), "家庭脱困", today=date(2028, 3, 10))
+    # terminated on the last day of the renewal's fourth month
+    last_day = month(month(month(month(renewal.start_on)))) - timedelta(days=1)
+    agreements.terminate_agreement(world.cw_a, renewal, last_day, "家庭脱困", today=last_day - timedelta(days=21))
     assert post.status == PostStatus.ACTIVE
-    agreements.advance(date(2028, 4, 1))
+    agreements.advance(last_day + timedelta(days=1))
     assert renewal.status == AgreementStatus.ENDED and post.status == PostStatus.ENDED
-    assert post.ended_on == date(2028, 3, 31)
+    assert post.ended_on == last_day
 
 
 def test_paper_agreement_with_past_dates(world, market):
