@@ -275,7 +275,11 @@ API_BODIES = {
     "api_families.FamilyById": lambda: {},
     # issue 3, the API part
     "api_agreements.SignAgreement": lambda: {"signed_on": (date.today() - timedelta(days=1)).isoformat()},
-    "api_agreements.TerminateAgreement": lambda: {"end_date": "2027-06-30", "reason": "矩阵测试"},
+    # inside the market agreement, which starts on the first of next month and runs twelve months
+    "api_agreements.TerminateAgreement": lambda: {
+        "end_date": (factories.next_month() + timedelta(days=200)).isoformat(),
+        "reason": "矩阵测试",
+    },
     "api_stipends.Payment": lambda: {"paid_on": "2026-10-10", "reference": "HZB-MATRIX-1"},
 }
 #: route argument → key of the matrix's ids, where an endpoint needs a different record than the default

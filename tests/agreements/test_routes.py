@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from assist.agreements.models import Agreement
+from assist.assessments.operations import months_back
+from assist.db_types import local_today
 from assist.enums import AgreementStatus, PostStatus
 from assist.extensions import db
 from assist.posts.models import Post
@@ -99,33 +101,38 @@ def test_claim_draft_renew_and_terminate(client, auth, world):
     token = csrf_token(client, f"/agreements/new/{post.id}")
     bad = client.post(f"/agreements/new/{post.id}", data={"csrf_token": token, "start_on": "2026-13-01"})
     assert bad.status_code == 422 and "error-start_on" in bad.get_data(as_text=True)
+    # started eight months ago, so it is in force today and for four months more
+    start = date.fromisoformat(months_back(local_today(), 8)[-1] + "-01")
     answer = client.post(
         f"/agreements/new/{post.id}",
-        data={"csrf_token": token, "start_on": "2026-03-01", "monthly_amount_fen": "500", "hours_per_month": "20"},
+        data={"csrf_token": token, "start_on": start.isoformat(), "monthly_amount_fen": "500", "hours_per_month": "20"},
     )
     assert answer.status_code == 302
     agreement = db.session.scalar(select(Agreement).where(Agreement.post_id == post.id))
-    assert (agreement.start_on, agreement.end_on) == (date(2026, 3, 1), date(2027, 2, 28))  # the post's 12 months
-    client.post(f"/agreements/{agreement.id}/sign", data={"csrf_token": token, "signed_on": "2026-02-20"})
+    end = date(start.year + 1, start.month, 1) - timedelta(days=1)
+    assert (agreement.start_on, agreement.end_on) == (start, end)  # the post's 12 months
+    signed_on = start - timedelta(days=9)
+    client.post(f"/agreements/{agreement.id}/sign", data={"csrf_token": token, "signed_on": signed_on.isoformat()})
     db.session.refresh(agreement)
     assert agreement.status == AgreementStatus.ACTIVE and db.session.get(Post, post.id).status == PostStatus.ACTIVE
 
     renewed = client.post(f"/agreements/{agreement.id}/renew", data={"csrf_token": token})
     renewal = db.session.scalar(select(Agreement).where(Agreement.previous_id == agreement.id))
     assert renewed.headers["Location"].endswith(f"/agreements/{renewal.id}")
-    assert renewal.start_on == date(2027, 3, 1) and renewal.status == AgreementStatus.DRAFT
+    assert renewal.start_on == end + timedelta(days=1) and renewal.status == AgreementStatus.DRAFT
+    first_month_end = factories.next_month(start) - timedelta(days=1)
 
     no_reason = client.post(
-        f"/agreements/{agreement.id}/terminate", data={"csrf_token": token, "end_date": "2026-03-31"}
+        f"/agreements/{agreement.id}/terminate", data={"csrf_token": token, "end_date": first_month_end.isoformat()}
     )
     assert no_reason.status_code == 422 and "error-reason" in no_reason.get_data(as_text=True)
     client.post(
         f"/agreements/{agreement.id}/terminate",
-        data={"csrf_token": token, "end_date": "2026-03-31", "reason": "本人身体原因"},
+        data={"csrf_token": token, "end_date": first_month_end.isoformat(), "reason": "本人身体原因"},
     )
     db.session.refresh(agreement)
     db.session.refresh(renewal)
-    assert agreement.terminated_on == date(2026, 3, 31) and renewal.status == AgreementStatus.CANCELLED
+    assert agreement.terminated_on == first_month_end and renewal.status == AgreementStatus.CANCELLED
 
 
 def test_withdraw_a_claim_from_my_claims(client, auth, world):

@@ -2,7 +2,9 @@
 
 from sqlalchemy import func, select
 
+from assist.assessments.operations import months_back
 from assist.audit.models import AuditEntry
+from assist.db_types import local_today
 from assist.extensions import db
 from assist.families.models import Family, Member
 from tests import factories
@@ -95,12 +97,13 @@ def test_family_lifecycle_through_the_api(client, world):
     )
     assert member.status_code == 201 and member.get_json()["id_number"].count("*") == 8
 
+    last_month = months_back(local_today(), 1)[0]  # recent enough to count in the assessment
     income = client.post(
-        f"/api/v1/families/{fid}/incomes", json={"month": "2026-09", "amount_fen": 90_000}, headers=headers
+        f"/api/v1/families/{fid}/incomes", json={"month": last_month, "amount_fen": 90_000}, headers=headers
     )
     assert income.status_code == 201
     again = client.post(
-        f"/api/v1/families/{fid}/incomes", json={"month": "2026-09", "amount_fen": 95_000}, headers=headers
+        f"/api/v1/families/{fid}/incomes", json={"month": last_month, "amount_fen": 95_000}, headers=headers
     )
     assert again.status_code == 200 and again.get_json()["amount_fen"] == 95_000
 
