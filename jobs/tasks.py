@@ -63,6 +63,8 @@ def agreement_advance(app) -> dict:
         counts = advance()
         db.session.commit()
         return counts
+
+
 # identification (issue 5)
 def worker_imports(app) -> dict:
     """Queued imports, and running ones whose worker is gone, are worked to the end (each batch commits itself)."""
