@@ -29,6 +29,41 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
         connection.execute(table.insert(), rows)
 
 
+def insert_values(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert ``rows``, tuples of the values of ``columns`` in their stored form, into ``table``, inside the
+    connection's transaction: :func:`insert_rows` without a dict per row or SQLAlchemy's per-row parameter handling.
+
+    On SQLite the values go to the driver in one executemany, through the column types' own conversions (dates as
+    SQLAlchemy stores them); on PostgreSQL by COPY.
+    """
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    if connection.dialect.name == "postgresql":
+        sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        return
+    converters = [
+        (i, process)
+        for i, c in enumerate(columns)
+        if (process := table.c[c].type._cached_bind_processor(connection.dialect)) is not None
+    ]
+    if converters:
+        converted = []
+        for row in rows:
+            row = list(row)
+            for i, process in converters:
+                row[i] = process(row[i])
+            converted.append(tuple(row))
+        rows = converted
+    placeholders = ", ".join("?" * len(columns))
+    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({placeholders})", rows)
+
+
 def dialect_insert(target):
     """An INSERT for ``target`` in the session's dialect, so ``.on_conflict_do_nothing()`` works on SQLite and
     PostgreSQL alike."""

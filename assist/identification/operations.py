@@ -11,18 +11,35 @@ import os
 import re
 import socket
 from datetime import date, timedelta
+from operator import itemgetter
 from types import SimpleNamespace
 
 import orjson
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, Text, bindparam, func, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from assist import audit, crypto
 from assist.areas.models import Area
 from assist.auth.models import User
-from assist.bulk import insert_rows
-from assist.db_types import UTCDateTime, utcnow
+from assist.bulk import insert_rows, insert_values
+from assist.db_types import utcnow
 from assist.enums import CandidateStatus, ImportSource, ImportStatus, Relation, Role
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
@@ -329,23 +346,28 @@ def _work(imp: WorkerImport, owner: str, batch: int) -> None:
     content, file_format, encoding, after = imp.content, imp.file_format, imp.encoding, imp.processed_row
     imp_id, source = imp.id, imp.source.value
     db.session.commit()  # no transaction held open while the file is read
-    persons: list[dict] = []
-    rejects: list[dict] = []
+    chunk: list[tuple[int, list]] = []
     last = after
-    for number, cells in reader.rows(content, file_format, encoding, after=after):
-        person, problems = columns.check_row(number, cells, ctx)
-        if person is not None:
-            persons.append(person)
-        else:
-            rejects.append({"row_number": number, "problems": problems, "raw": [_raw(c) for c in cells]})
-        last = number
-        if len(persons) + len(rejects) >= batch:
-            _write_batch(imp_id, source, owner, ctx, persons, rejects, last)
-            persons, rejects = [], []
-    _write_batch(imp_id, source, owner, ctx, persons, rejects, last)
+    for row in reader.rows(content, file_format, encoding, after=after):
+        chunk.append(row)
+        if len(chunk) >= batch:
+            _write_chunk(imp_id, source, owner, ctx, chunk)
+            last, chunk = chunk[-1][0], []
+    # the rest, if any, and a last sign of life (a lost lease is noticed here at the latest)
+    _write_chunk(imp_id, source, owner, ctx, chunk, last)
     done = db.session.get(WorkerImport, imp_id)
     db.session.refresh(done)
     _finish(imp_id, owner, ImportStatus.DONE, total_rows=done.rows)
+
+
+def _write_chunk(imp_id: int, source: str, owner: str, ctx, chunk: list[tuple[int, list]], last: int = 0) -> None:
+    """Check a batch of rows together and write it with the import's progress."""
+    persons, rejected = columns.check_rows(chunk, ctx)
+    rejects = [
+        {"row_number": number, "problems": problems, "raw": [_raw(c) for c in cells]}
+        for number, cells, problems in rejected
+    ]
+    _write_batch(imp_id, source, owner, ctx, persons, rejects, chunk[-1][0] if chunk else last)
 
 
 def _raw(value) -> str:
@@ -390,6 +412,7 @@ _person_rows = Table(
     Column("differs", Boolean),
 )
 _PERSON_KEYS = tuple(c.name for c in _person_rows.columns)
+_person_values = itemgetter(*_PERSON_KEYS)
 _reject_rows = Table(
     "import_rejects",
     _meta,
@@ -453,18 +476,20 @@ def _write_batch(imp_id: int, source: str, owner: str, ctx, persons: list[dict],
     connection = db.session.connection()
     linked = _linked_members([p["id_index"] for p in persons])
     flagged = linked_count = 0
-    rows = []
+    dumps = orjson.dumps
     for p in persons:
-        member = linked.get(p["id_index"])
+        member = linked.get(p["id_index"]) if linked else None
         p["import_id"] = imp_id
-        p["member_id"] = member.id if member else None
-        p["family_id"] = member.family_id if member else None
-        p["differs"] = bool(member) and bool(differences(p, member))
-        p["reasons"] = orjson.dumps(p["reasons"]).decode()
+        if member is None:
+            p["member_id"] = p["family_id"] = None
+            p["differs"] = False
+        else:
+            p["member_id"], p["family_id"] = member.id, member.family_id
+            p["differs"] = bool(differences(p, member))
+            linked_count += 1
+        p["reasons"] = dumps(p["reasons"]).decode()
         flagged += p["score"] >= threshold
-        linked_count += member is not None
-        rows.append({k: p.get(k) for k in _PERSON_KEYS})
-    insert_rows(connection, _person_rows, rows)
+    insert_values(connection, _person_rows, _PERSON_KEYS, list(map(_person_values, persons)))
     insert_rows(
         connection,
         _reject_rows,
@@ -499,76 +524,50 @@ def _write_batch(imp_id: int, source: str, owner: str, ctx, persons: list[dict],
     db.session.commit()
 
 
+_CANDIDATE_COLUMNS = (
+    "person_id",
+    "id_index",
+    "area_id",
+    "source",
+    "score",
+    "status",
+    "family_id",
+    "visit_notes",
+    "dismissal_reason",
+    "created_at",
+    "updated_at",
+)
+
+
 def _queue_candidates(imp_id: int, source: str, lo: int, hi: int, threshold: int) -> None:
     """Put the batch's flagged people in the queue: a person already waiting there is refreshed with the newer row,
-    everyone else gets a new entry (two reads by index, one multi-row update and one multi-row insert)."""
-    p = ImportedPerson.__table__
-    flagged = db.session.execute(
-        select(p.c.id, p.c.id_index, p.c.area_id, p.c.score, p.c.family_id).where(
-            p.c.import_id == imp_id, p.c.row_number.between(lo, hi), (p.c.score >= threshold) | p.c.differs
-        )
-    ).all()
-    if not flagged:
-        return
-    c = Candidate.__table__
-    waiting = dict(
-        db.session.execute(
-            select(c.c.id_index, c.c.id).where(
-                c.c.id_index.in_([f.id_index for f in flagged]), c.c.status.in_([s.value for s in OPEN_STATUSES])
-            )
-        ).all()
-    )
+    everyone else gets a new entry (one UPDATE … FROM and one INSERT … SELECT over the batch's rows, in the database).
+    """
+    p, c = ImportedPerson.__table__, Candidate.__table__
+    flagged = (p.c.import_id == imp_id, p.c.row_number.between(lo, hi), (p.c.score >= threshold) | p.c.differs)
+    # the partial unique index's own condition, word for word, so the planners use that index for id_index
+    waiting = text("candidates.status IN ('new', 'assigned', 'verified')")
     now = utcnow()
-    refreshed = [
-        {"b_id": waiting[f.id_index], "b_person": f.id, "b_score": f.score, "b_at": now}
-        for f in flagged
-        if f.id_index in waiting
-    ]
-    if refreshed:
-        db.session.execute(
-            update(c)
-            .where(c.c.id == bindparam("b_id"))
-            .values(person_id=bindparam("b_person"), score=bindparam("b_score"), updated_at=bindparam("b_at")),
-            refreshed,
-        )
-    insert_rows(
-        db.session.connection(),
-        _candidate_rows,
-        [
-            {
-                "person_id": f.id,
-                "id_index": f.id_index,
-                "area_id": f.area_id,
-                "source": source,
-                "score": f.score,
-                "status": CandidateStatus.NEW.value,
-                "family_id": f.family_id,
-                "visit_notes": "",
-                "dismissal_reason": "",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for f in flagged
-            if f.id_index not in waiting
-        ],
+    db.session.execute(
+        update(c)
+        .where(c.c.id_index == p.c.id_index, waiting, *flagged)
+        .values(person_id=p.c.id, score=p.c.score, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
-
-
-_candidate_rows = Table(
-    "candidates",
-    _meta,
-    Column("person_id", Integer),
-    Column("id_index", String),
-    Column("area_id", Integer),
-    Column("source", String),
-    Column("score", Integer),
-    Column("status", String),
-    Column("family_id", Integer),
-    Column("visit_notes", Text),
-    Column("dismissal_reason", String),
-    Column("created_at", UTCDateTime),
-    Column("updated_at", UTCDateTime),
-)
+    new = select(
+        p.c.id,
+        p.c.id_index,
+        p.c.area_id,
+        literal(source, c.c.source.type),
+        p.c.score,
+        literal(CandidateStatus.NEW.value, c.c.status.type),
+        p.c.family_id,
+        literal("", c.c.visit_notes.type),
+        literal("", c.c.dismissal_reason.type),
+        literal(now, c.c.created_at.type),
+        literal(now, c.c.updated_at.type),
+    ).where(*flagged, ~exists().where(c.c.id_index == p.c.id_index, waiting))
+    db.session.execute(insert(c).from_select(_CANDIDATE_COLUMNS, new.order_by(p.c.row_number)))
 
 
 # --- the rejects report and the template ----------------------------------------------------------------------------
