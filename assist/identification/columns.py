@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from operator import mul
 
 from flask_babel import lazy_gettext as _l
@@ -321,12 +322,15 @@ class RowContext:
     today: date
     #: blind index → the row it was first seen on
     seen: dict[str, int]
+    #: the keys of the ID numbers' encryption and blind index (None: the app's, read when a batch is checked)
+    field_key: str | None = None
+    index_key: str | None = None
 
     def __post_init__(self):
         #: the column index of each field in FIELD_ORDER (None: not in this file)
         self.indexes = tuple(self.mapping.get(f) for f in FIELD_ORDER)
-        self.encrypt_many = crypto.encrypt_many
-        self.blind_indexes = crypto.blind_indexes
+        self.encrypt_many = partial(crypto.encrypt_many, key=self.field_key)
+        self.blind_indexes = partial(crypto.blind_indexes, key=self.index_key)
         #: how each field is read, in the order its problems are listed: (column index, field, column, reading, cache)
         self.plan = tuple(
             (self.mapping.get(field), field, key, read, None if field in ("id_number", "phone") else {})

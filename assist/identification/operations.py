@@ -8,8 +8,10 @@ and write the audit log; the caller commits once.
 import hashlib
 import logging
 import os
+import queue
 import re
 import socket
+import threading
 from datetime import date, timedelta
 from operator import itemgetter
 from types import SimpleNamespace
@@ -25,6 +27,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    any_,
+    bindparam,
     exists,
     func,
     insert,
@@ -33,6 +37,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from assist import audit, crypto
@@ -318,6 +323,8 @@ def _finish(import_id: int, owner: str, status: ImportStatus, error: str = "", *
 
 
 def _context(imp: WorkerImport) -> columns.RowContext:
+    from flask import current_app
+
     settings = get_settings()
     actor = db.session.get(User, imp.created_by_id) if imp.created_by_id else None
     scope = None if actor is None or actor.role == Role.ADMIN else area_ids_in_scope(actor)
@@ -338,6 +345,9 @@ def _context(imp: WorkerImport) -> columns.RowContext:
         line_fen=settings["min_living_line_fen"],
         today=date.today(),
         seen=seen,
+        # the rows are checked in a thread without the app context
+        field_key=current_app.config["ASSIST_FIELD_KEY"],
+        index_key=current_app.config["ASSIST_INDEX_KEY"],
     )
 
 
@@ -346,28 +356,87 @@ def _work(imp: WorkerImport, owner: str, batch: int) -> None:
     content, file_format, encoding, after = imp.content, imp.file_format, imp.encoding, imp.processed_row
     imp_id, source = imp.id, imp.source.value
     db.session.commit()  # no transaction held open while the file is read
-    chunk: list[tuple[int, list]] = []
     last = after
-    for row in reader.rows(content, file_format, encoding, after=after):
-        chunk.append(row)
-        if len(chunk) >= batch:
-            _write_chunk(imp_id, source, owner, ctx, chunk)
-            last, chunk = chunk[-1][0], []
-    # the rest, if any, and a last sign of life (a lost lease is noticed here at the latest)
-    _write_chunk(imp_id, source, owner, ctx, chunk, last)
+    with _ReadAhead(content, file_format, encoding, after, ctx, batch) as checked:
+        for last, persons, rejects in checked:
+            _write_batch(imp_id, source, owner, ctx, persons, rejects, last)
+    if last == after or checked.full_last:
+        # a last sign of life when no short batch closed the file (a lost lease is noticed here at the latest)
+        _write_batch(imp_id, source, owner, ctx, [], [], last)
     done = db.session.get(WorkerImport, imp_id)
     db.session.refresh(done)
     _finish(imp_id, owner, ImportStatus.DONE, total_rows=done.rows)
 
 
-def _write_chunk(imp_id: int, source: str, owner: str, ctx, chunk: list[tuple[int, list]], last: int = 0) -> None:
-    """Check a batch of rows together and write it with the import's progress."""
-    persons, rejected = columns.check_rows(chunk, ctx)
-    rejects = [
-        {"row_number": number, "problems": problems, "raw": [_raw(c) for c in cells]}
-        for number, cells, problems in rejected
-    ]
-    _write_batch(imp_id, source, owner, ctx, persons, rejects, chunk[-1][0] if chunk else last)
+class _ReadAhead:
+    """The file's rows read and checked batch by batch in a thread of their own, one or two batches ahead of the
+    writer: reading and checking (Python) then overlap the writes, whose time in the database driver leaves the
+    interpreter free. Only the writer's thread touches the database; batches come out in file order, each as
+    (last row number, people, rejects), and an error of the reader comes out where it happened in the file.
+    """
+
+    AHEAD = 2
+
+    def __init__(self, content: bytes, file_format: str, encoding: str, after: int, ctx, batch: int):
+        self.source = (content, file_format, encoding, after)
+        self.ctx, self.batch = ctx, batch
+        self.queue: queue.Queue = queue.Queue(maxsize=self.AHEAD)
+        self.stop = threading.Event()
+        #: the last batch was a full one (so the file may have ended exactly at a batch's end)
+        self.full_last = False
+        self.thread = threading.Thread(target=self._produce, name="import-reader", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        self.thread.join()
+        return False
+
+    def __iter__(self):
+        while True:
+            kind, item = self.queue.get()
+            if kind == "batch":
+                self.full_last = item[3]
+                yield item[:3]
+            elif kind == "error":
+                raise item
+            else:
+                return
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            chunk: list[tuple[int, list]] = []
+            for row in reader.rows(*self.source):
+                chunk.append(row)
+                if len(chunk) >= self.batch:
+                    if not self._put(("batch", self._check(chunk, full=True))):
+                        return
+                    chunk = []
+            if chunk and not self._put(("batch", self._check(chunk, full=False))):
+                return
+            self._put(("end", None))
+        except BaseException as exc:  # handed to the writer's thread, which decides
+            self._put(("error", exc))
+
+    def _check(self, chunk: list[tuple[int, list]], full: bool) -> tuple:
+        persons, rejected = columns.check_rows(chunk, self.ctx)
+        rejects = [
+            {"row_number": number, "problems": problems, "raw": [_raw(c) for c in cells]}
+            for number, cells, problems in rejected
+        ]
+        return chunk[-1][0], persons, rejects, full
 
 
 def _raw(value) -> str:
@@ -440,9 +509,16 @@ def _linked_members(indexes: list[str]) -> dict:
             Family.employer,
         )
         .join(Family, Family.id == Member.family_id)
-        .where(Member.id_index.in_(indexes), Member.is_current.is_(True))
+        .where(_among(Member.id_index, indexes), Member.is_current.is_(True))
     ).all()
     return {r.id_index: r for r in rows}
+
+
+def _among(column, values: list[str]):
+    """``column IN (values)``; on PostgreSQL as ``= ANY(array)``, one parameter instead of thousands to bind and plan."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("among", values, type_=ARRAY(String)))
+    return column.in_(values)
 
 
 #: what an import row may change on a family file: (field, where it lives, applies to the household head only)
