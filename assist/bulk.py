@@ -1,5 +1,6 @@
 """Set-based writes for batch jobs: COPY on PostgreSQL, one executemany elsewhere."""
 
+import sqlite3
 from datetime import UTC, datetime
 
 from sqlalchemy import Table
@@ -33,20 +34,14 @@ def insert_values(connection: Connection, table: Table, columns: tuple[str, ...]
     """Insert ``rows``, tuples of the values of ``columns`` in their stored form, into ``table``, inside the
     connection's transaction: :func:`insert_rows` without a dict per row or SQLAlchemy's per-row parameter handling.
 
-    On SQLite the values go to the driver in one executemany, through the column types' own conversions (dates as
-    SQLAlchemy stores them); on PostgreSQL by COPY.
+    The values pass through the column types' own conversions (so they are stored as SQLAlchemy stores them), then
+    to PostgreSQL by COPY, to SQLite as multi-row INSERTs.
     """
     if not rows:
         return
     quote = connection.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
-    if connection.dialect.name == "postgresql":
-        sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
-        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row)
-        return
+    # the column types' own conversions, where a type has one (on SQLite dates and booleans, anywhere UTC timestamps)
     converters = [
         (i, process)
         for i, c in enumerate(columns)
@@ -60,8 +55,26 @@ def insert_values(connection: Connection, table: Table, columns: tuple[str, ...]
                 row[i] = process(row[i])
             converted.append(tuple(row))
         rows = converted
-    placeholders = ", ".join("?" * len(columns))
-    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({placeholders})", rows)
+    if connection.dialect.name == "postgresql":
+        sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        return
+    # many rows to a statement: one call into SQLite per group instead of one per row (each of which would also hand
+    # the interpreter to another thread and wait to get it back); full groups reuse one prepared statement
+    group = max(1, _SQLITE_VARIABLES // len(columns))
+    row_sql = "(" + ", ".join("?" * len(columns)) + ")"
+    for start in range(0, len(rows), group):
+        part = rows[start : start + group]
+        values = ", ".join([row_sql] * len(part))
+        params = tuple(value for row in part for value in row)
+        connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES {values}", params)
+
+
+#: bound parameters in one SQLite statement: the limit of SQLite 3.32 and later is 32,766 (999 before)
+_SQLITE_VARIABLES = 10_000 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
 def dialect_insert(target):
