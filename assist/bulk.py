@@ -1,32 +1,10 @@
-"""Set-based writes for batch jobs: COPY on PostgreSQL, one executemany of plain tuples elsewhere."""
+"""Set-based writes for batch jobs: COPY on PostgreSQL, multi-row INSERTs straight to the driver on SQLite."""
 
-from datetime import UTC, datetime
+import sqlite3
 from operator import itemgetter
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection
-
-
-def _plain(value):
-    # COPY writes what it is given: timestamps go in as naive UTC, as the UTCDateTime columns store them
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def _processed(values: tuple, processors: list) -> tuple:
-    out = list(values)
-    for i, processor, cache in processors:
-        value = out[i]
-        if value is not None:
-            # batch rows repeat their few timestamps and dates: each distinct value is processed once
-            try:
-                out[i] = cache[value]
-            except KeyError:
-                out[i] = cache[value] = processor(value)
-            except TypeError:  # unhashable (a JSON value)
-                out[i] = processor(value)
-    return tuple(out)
 
 
 def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
@@ -34,33 +12,65 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> None:
     values) into ``table``, inside the connection's transaction."""
     if not rows:
         return
+    columns = tuple(rows[0])
+    get = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    insert_values(connection, table, columns, [get(row) for row in rows])
+
+
+def insert_values(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert ``rows``, tuples of the values of ``columns`` in their stored form, into ``table``, inside the
+    connection's transaction: no dict per row and none of SQLAlchemy's per-row parameter handling.
+
+    The values pass through the column types' own conversions (so they are stored as SQLAlchemy stores them), then
+    to PostgreSQL by COPY, to SQLite as multi-row INSERTs.
+    """
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    # the column types' own conversions, where a type has one (on SQLite dates and booleans, anywhere UTC timestamps)
+    converters = [
+        (i, process, {})
+        for i, c in enumerate(columns)
+        if (process := table.c[c].type._cached_bind_processor(connection.dialect)) is not None
+    ]
+    if converters:
+        rows = [_converted(row, converters) for row in rows]
     if connection.dialect.name == "postgresql":
-        columns = list(rows[0])
-        quote = connection.dialect.identifier_preparer.quote
-        sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
         with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row([_plain(row[c]) for c in columns])
-    else:
-        # straight to the driver: SQLAlchemy's executemany would build and process a parameter dict per row, which
-        # costs more than SQLite's insert itself; the columns' own bind processors keep the stored form the same
-        dialect = connection.dialect
-        columns = list(rows[0])
-        quote = dialect.identifier_preparer.quote
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})"
-        )
-        get = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-        params = [get(row) for row in rows]
-        processors = [
-            (i, p, {})
-            for i, c in enumerate(columns)
-            if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        ]
-        if processors:
-            params = [_processed(values, processors) for values in params]
-        connection.exec_driver_sql(sql, params)
+                write(row)
+        return
+    # many rows to a statement: one call into SQLite per group instead of one per row (each of which would also hand
+    # the interpreter to another thread and wait to get it back); full groups reuse one prepared statement
+    group = max(1, _SQLITE_VARIABLES // len(columns))
+    row_sql = "(" + ", ".join("?" * len(columns)) + ")"
+    for start in range(0, len(rows), group):
+        part = rows[start : start + group]
+        values = ", ".join([row_sql] * len(part))
+        params = tuple(value for row in part for value in row)
+        connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES {values}", params)
+
+
+def _converted(row: tuple, converters: list) -> tuple:
+    out = list(row)
+    for i, process, seen in converters:
+        value = out[i]
+        if value is not None:
+            # batch rows repeat their few timestamps and dates: each distinct value is converted once
+            try:
+                out[i] = seen[value]
+            except KeyError:
+                out[i] = seen[value] = process(value)
+            except TypeError:  # unhashable (a JSON value)
+                out[i] = process(value)
+    return tuple(out)
+
+
+#: bound parameters in one SQLite statement: the limit of SQLite 3.32 and later is 32,766 (999 before)
+_SQLITE_VARIABLES = 10_000 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
 
 def dialect_insert(target):

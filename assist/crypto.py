@@ -38,3 +38,27 @@ def blind_index(normalised: str) -> str:
     """HMAC-SHA256 of the normalised value under ASSIST_INDEX_KEY: equal inputs give equal indexes, nothing else leaks."""
     key = _index_key(current_app.config["ASSIST_INDEX_KEY"])
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+# --- many values at once (an import encrypts and indexes 100,000 ID numbers) ----------------------------------------
+
+
+def encrypt_many(plains: list[str], key: str | None = None) -> list[str]:
+    """:func:`encrypt` of each value, with the key read once (each token has its own random IV, as Fernet makes it).
+
+    A hand-built CBC over the whole batch was measured at a quarter of the cost; Fernet itself is kept: the cipher
+    stays the library's, and this is not where an import spends most of its time.
+    """
+    fernet = _fernet(key or current_app.config["ASSIST_FIELD_KEY"])
+    return [fernet.encrypt(p.encode()).decode() for p in plains]
+
+
+def blind_indexes(values: list[str], key: str | None = None) -> list[str]:
+    """:func:`blind_index` of each value: one keyed HMAC state, copied for each value (the key's pads hashed once)."""
+    keyed = hmac.new(_index_key(key or current_app.config["ASSIST_INDEX_KEY"]), digestmod=hashlib.sha256)
+    out = []
+    for value in values:
+        mac = keyed.copy()
+        mac.update(value.encode())
+        out.append(mac.hexdigest())
+    return out

@@ -1,6 +1,7 @@
 """`make bench` (= `python -m bench`): build or reuse the benchmark database, then time each case beside its floor.
 
     python -m bench [--families N] [--seed S] [--repeat N] [--batch-repeat N] [--rebuild] [--skip-batch]
+                    [--only-matching | --only-stipends | --only-imports] [--import-repeat N]
 
 DATABASE_URL selects PostgreSQL (an empty database, e.g. assist_bench, or one this bench built); otherwise the SQLite
 file instance/bench.db is used. Results are also written to bench/results/ as JSON.
@@ -339,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-stipends", action="store_true", help="time the stipend generation only")
     parser.add_argument("--agreements", type=int, default=100_000, help="active agreements of the stipend case")
     parser.add_argument("--stipend-repeat", type=int, default=3, help="timed runs of the stipend generation")
+    parser.add_argument("--only-imports", action="store_true", help="time the worker file imports (issue 5) only")
+    parser.add_argument("--import-repeat", type=int, default=3, help="timed runs of each worker file import")
     args = parser.parse_args(argv)
 
     from assist import create_app
@@ -351,27 +354,28 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench import matching as matching_bench
 
-    matching_bench.ensure(app)
+    if not args.only_imports:
+        matching_bench.ensure(app)
     raw = Raw(app.config["SQLALCHEMY_DATABASE_URI"])
     info = describe(app, raw)
     print(f"\n{info['engine']} · Python {info['python']} · " + ", ".join(f"{k} {v:,}" for k, v in info["rows"].items()))
     print(f"medians of {args.repeat} runs (pages) and {args.batch_repeat} runs (batch), after warm-up\n")
     # no app context around the requests: each request has its own, as in production
-    only = args.only_matching or args.only_stipends
+    only = args.only_matching or args.only_stipends or args.only_imports
     cases = [] if only else [case_list(app, raw, args.repeat), case_search(app, raw, args.repeat)]
     if not args.skip_batch and not only:
         cases.append(case_batch(app, today, args.batch_repeat))
     # issue 3: the market and bulk matching
-    if not args.only_stipends:
+    if not (args.only_stipends or args.only_imports):
         cases.append(matching_bench.case_market(app, raw, args.repeat, Case, timed))
         cases.append(matching_bench.case_matching(app, args.matching_repeat, Case, timed))
     # identification (issue 5)
-    if not only and os.environ.get("BENCH_IMPORT_ROWS") != "0":
+    if (args.only_imports or not only) and os.environ.get("BENCH_IMPORT_ROWS") != "0":
         from bench.identification import import_cases
 
-        cases.extend(import_cases(app))
+        cases.extend(import_cases(app, args.import_repeat))
     # stipends (issue 4)
-    if not args.only_matching:
+    if not (args.only_matching or args.only_imports):
         from bench import stipends
 
         stipends.ensure_agreements(app, min(args.agreements, args.families))

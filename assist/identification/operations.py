@@ -8,21 +8,43 @@ and write the audit log; the caller commits once.
 import hashlib
 import logging
 import os
+import queue
 import re
 import socket
+import threading
 from datetime import date, timedelta
+from operator import itemgetter
 from types import SimpleNamespace
 
 import orjson
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, Text, bindparam, func, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from assist import audit, crypto
 from assist.areas.models import Area
 from assist.auth.models import User
-from assist.bulk import insert_rows
-from assist.db_types import UTCDateTime, utcnow
+from assist.bulk import insert_rows, insert_values
+from assist.db_types import utcnow
 from assist.enums import CandidateStatus, ImportSource, ImportStatus, Relation, Role
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
@@ -301,6 +323,8 @@ def _finish(import_id: int, owner: str, status: ImportStatus, error: str = "", *
 
 
 def _context(imp: WorkerImport) -> columns.RowContext:
+    from flask import current_app
+
     settings = get_settings()
     actor = db.session.get(User, imp.created_by_id) if imp.created_by_id else None
     scope = None if actor is None or actor.role == Role.ADMIN else area_ids_in_scope(actor)
@@ -321,6 +345,9 @@ def _context(imp: WorkerImport) -> columns.RowContext:
         line_fen=settings["min_living_line_fen"],
         today=date.today(),
         seen=seen,
+        # the rows are checked in a thread without the app context
+        field_key=current_app.config["ASSIST_FIELD_KEY"],
+        index_key=current_app.config["ASSIST_INDEX_KEY"],
     )
 
 
@@ -329,23 +356,87 @@ def _work(imp: WorkerImport, owner: str, batch: int) -> None:
     content, file_format, encoding, after = imp.content, imp.file_format, imp.encoding, imp.processed_row
     imp_id, source = imp.id, imp.source.value
     db.session.commit()  # no transaction held open while the file is read
-    persons: list[dict] = []
-    rejects: list[dict] = []
     last = after
-    for number, cells in reader.rows(content, file_format, encoding, after=after):
-        person, problems = columns.check_row(number, cells, ctx)
-        if person is not None:
-            persons.append(person)
-        else:
-            rejects.append({"row_number": number, "problems": problems, "raw": [_raw(c) for c in cells]})
-        last = number
-        if len(persons) + len(rejects) >= batch:
+    with _ReadAhead(content, file_format, encoding, after, ctx, batch) as checked:
+        for last, persons, rejects in checked:
             _write_batch(imp_id, source, owner, ctx, persons, rejects, last)
-            persons, rejects = [], []
-    _write_batch(imp_id, source, owner, ctx, persons, rejects, last)
+    if last == after or checked.full_last:
+        # a last sign of life when no short batch closed the file (a lost lease is noticed here at the latest)
+        _write_batch(imp_id, source, owner, ctx, [], [], last)
     done = db.session.get(WorkerImport, imp_id)
     db.session.refresh(done)
     _finish(imp_id, owner, ImportStatus.DONE, total_rows=done.rows)
+
+
+class _ReadAhead:
+    """The file's rows read and checked batch by batch in a thread of their own, one or two batches ahead of the
+    writer: reading and checking (Python) then overlap the writes, whose time in the database driver leaves the
+    interpreter free. Only the writer's thread touches the database; batches come out in file order, each as
+    (last row number, people, rejects), and an error of the reader comes out where it happened in the file.
+    """
+
+    AHEAD = 2
+
+    def __init__(self, content: bytes, file_format: str, encoding: str, after: int, ctx, batch: int):
+        self.source = (content, file_format, encoding, after)
+        self.ctx, self.batch = ctx, batch
+        self.queue: queue.Queue = queue.Queue(maxsize=self.AHEAD)
+        self.stop = threading.Event()
+        #: the last batch was a full one (so the file may have ended exactly at a batch's end)
+        self.full_last = False
+        self.thread = threading.Thread(target=self._produce, name="import-reader", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop.set()
+        self.thread.join()
+        return False
+
+    def __iter__(self):
+        while True:
+            kind, item = self.queue.get()
+            if kind == "batch":
+                self.full_last = item[3]
+                yield item[:3]
+            elif kind == "error":
+                raise item
+            else:
+                return
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            chunk: list[tuple[int, list]] = []
+            for row in reader.rows(*self.source):
+                chunk.append(row)
+                if len(chunk) >= self.batch:
+                    if not self._put(("batch", self._check(chunk, full=True))):
+                        return
+                    chunk = []
+            if chunk and not self._put(("batch", self._check(chunk, full=False))):
+                return
+            self._put(("end", None))
+        except BaseException as exc:  # handed to the writer's thread, which decides
+            self._put(("error", exc))
+
+    def _check(self, chunk: list[tuple[int, list]], full: bool) -> tuple:
+        persons, rejected = columns.check_rows(chunk, self.ctx)
+        rejects = [
+            {"row_number": number, "problems": problems, "raw": [_raw(c) for c in cells]}
+            for number, cells, problems in rejected
+        ]
+        return chunk[-1][0], persons, rejects, full
 
 
 def _raw(value) -> str:
@@ -390,6 +481,7 @@ _person_rows = Table(
     Column("differs", Boolean),
 )
 _PERSON_KEYS = tuple(c.name for c in _person_rows.columns)
+_person_values = itemgetter(*_PERSON_KEYS)
 _reject_rows = Table(
     "import_rejects",
     _meta,
@@ -417,9 +509,16 @@ def _linked_members(indexes: list[str]) -> dict:
             Family.employer,
         )
         .join(Family, Family.id == Member.family_id)
-        .where(Member.id_index.in_(indexes), Member.is_current.is_(True))
+        .where(_among(Member.id_index, indexes), Member.is_current.is_(True))
     ).all()
     return {r.id_index: r for r in rows}
+
+
+def _among(column, values: list[str]):
+    """``column IN (values)``; on PostgreSQL as ``= ANY(array)``, one parameter instead of thousands to bind and plan."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("among", values, type_=ARRAY(String)))
+    return column.in_(values)
 
 
 #: what an import row may change on a family file: (field, where it lives, applies to the household head only)
@@ -453,18 +552,20 @@ def _write_batch(imp_id: int, source: str, owner: str, ctx, persons: list[dict],
     connection = db.session.connection()
     linked = _linked_members([p["id_index"] for p in persons])
     flagged = linked_count = 0
-    rows = []
+    dumps = orjson.dumps
     for p in persons:
-        member = linked.get(p["id_index"])
+        member = linked.get(p["id_index"]) if linked else None
         p["import_id"] = imp_id
-        p["member_id"] = member.id if member else None
-        p["family_id"] = member.family_id if member else None
-        p["differs"] = bool(member) and bool(differences(p, member))
-        p["reasons"] = orjson.dumps(p["reasons"]).decode()
+        if member is None:
+            p["member_id"] = p["family_id"] = None
+            p["differs"] = False
+        else:
+            p["member_id"], p["family_id"] = member.id, member.family_id
+            p["differs"] = bool(differences(p, member))
+            linked_count += 1
+        p["reasons"] = dumps(p["reasons"]).decode()
         flagged += p["score"] >= threshold
-        linked_count += member is not None
-        rows.append({k: p.get(k) for k in _PERSON_KEYS})
-    insert_rows(connection, _person_rows, rows)
+    insert_values(connection, _person_rows, _PERSON_KEYS, list(map(_person_values, persons)))
     insert_rows(
         connection,
         _reject_rows,
@@ -499,76 +600,50 @@ def _write_batch(imp_id: int, source: str, owner: str, ctx, persons: list[dict],
     db.session.commit()
 
 
+_CANDIDATE_COLUMNS = (
+    "person_id",
+    "id_index",
+    "area_id",
+    "source",
+    "score",
+    "status",
+    "family_id",
+    "visit_notes",
+    "dismissal_reason",
+    "created_at",
+    "updated_at",
+)
+
+
 def _queue_candidates(imp_id: int, source: str, lo: int, hi: int, threshold: int) -> None:
     """Put the batch's flagged people in the queue: a person already waiting there is refreshed with the newer row,
-    everyone else gets a new entry (two reads by index, one multi-row update and one multi-row insert)."""
-    p = ImportedPerson.__table__
-    flagged = db.session.execute(
-        select(p.c.id, p.c.id_index, p.c.area_id, p.c.score, p.c.family_id).where(
-            p.c.import_id == imp_id, p.c.row_number.between(lo, hi), (p.c.score >= threshold) | p.c.differs
-        )
-    ).all()
-    if not flagged:
-        return
-    c = Candidate.__table__
-    waiting = dict(
-        db.session.execute(
-            select(c.c.id_index, c.c.id).where(
-                c.c.id_index.in_([f.id_index for f in flagged]), c.c.status.in_([s.value for s in OPEN_STATUSES])
-            )
-        ).all()
-    )
+    everyone else gets a new entry (one UPDATE … FROM and one INSERT … SELECT over the batch's rows, in the database).
+    """
+    p, c = ImportedPerson.__table__, Candidate.__table__
+    flagged = (p.c.import_id == imp_id, p.c.row_number.between(lo, hi), (p.c.score >= threshold) | p.c.differs)
+    # the partial unique index's own condition, word for word, so the planners use that index for id_index
+    waiting = text("candidates.status IN ('new', 'assigned', 'verified')")
     now = utcnow()
-    refreshed = [
-        {"b_id": waiting[f.id_index], "b_person": f.id, "b_score": f.score, "b_at": now}
-        for f in flagged
-        if f.id_index in waiting
-    ]
-    if refreshed:
-        db.session.execute(
-            update(c)
-            .where(c.c.id == bindparam("b_id"))
-            .values(person_id=bindparam("b_person"), score=bindparam("b_score"), updated_at=bindparam("b_at")),
-            refreshed,
-        )
-    insert_rows(
-        db.session.connection(),
-        _candidate_rows,
-        [
-            {
-                "person_id": f.id,
-                "id_index": f.id_index,
-                "area_id": f.area_id,
-                "source": source,
-                "score": f.score,
-                "status": CandidateStatus.NEW.value,
-                "family_id": f.family_id,
-                "visit_notes": "",
-                "dismissal_reason": "",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for f in flagged
-            if f.id_index not in waiting
-        ],
+    db.session.execute(
+        update(c)
+        .where(c.c.id_index == p.c.id_index, waiting, *flagged)
+        .values(person_id=p.c.id, score=p.c.score, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
-
-
-_candidate_rows = Table(
-    "candidates",
-    _meta,
-    Column("person_id", Integer),
-    Column("id_index", String),
-    Column("area_id", Integer),
-    Column("source", String),
-    Column("score", Integer),
-    Column("status", String),
-    Column("family_id", Integer),
-    Column("visit_notes", Text),
-    Column("dismissal_reason", String),
-    Column("created_at", UTCDateTime),
-    Column("updated_at", UTCDateTime),
-)
+    new = select(
+        p.c.id,
+        p.c.id_index,
+        p.c.area_id,
+        literal(source, c.c.source.type),
+        p.c.score,
+        literal(CandidateStatus.NEW.value, c.c.status.type),
+        p.c.family_id,
+        literal("", c.c.visit_notes.type),
+        literal("", c.c.dismissal_reason.type),
+        literal(now, c.c.created_at.type),
+        literal(now, c.c.updated_at.type),
+    ).where(*flagged, ~exists().where(c.c.id_index == p.c.id_index, waiting))
+    db.session.execute(insert(c).from_select(_CANDIDATE_COLUMNS, new.order_by(p.c.row_number)))
 
 
 # --- the rejects report and the template ----------------------------------------------------------------------------

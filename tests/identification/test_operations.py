@@ -349,3 +349,75 @@ def test_the_sample_files_import_into_the_demo_city(app):
     assert results["workers-with-errors.csv"] == (ImportStatus.DONE, 60, 7)
     assert results["workers-gb18030.csv"] == (ImportStatus.DONE, 60, 0)
     assert db.session.get(WorkerImport, 3).encoding == "gb18030"
+
+
+@pytest.mark.parametrize(("n", "batch", "writes"), [(10, 5, 3), (11, 5, 3), (4, 5, 1), (1, 1, 2)])
+def test_batches_end_where_the_file_ends(app, world, monkeypatch, n, batch, writes):
+    """Full batches, a short last one, or a file ending exactly at a batch's end (then one empty write, the import's
+    last sign of life): every row is written once and progress reaches the last row."""
+    rows = [row(income=str(100 + i)) for i in range(n)]
+    imp, _ = operations.create_import(world.admin, csv_file(rows), "w.csv", "other")
+    db.session.commit()
+    real, sizes = operations._write_batch, []
+
+    def counted(imp_id, source, owner, ctx, persons, rejects, last):
+        sizes.append((len(persons) + len(rejects), last))
+        return real(imp_id, source, owner, ctx, persons, rejects, last)
+
+    monkeypatch.setattr(operations, "_write_batch", counted)
+    done = operations.run_import(imp.id, batch=batch)
+    assert done.status == ImportStatus.DONE and (done.rows, done.imported) == (n, n)
+    assert done.processed_row == n + 1 and _count(ImportedPerson) == n == _count(Candidate)
+    assert len(sizes) == writes and sum(s for s, _last in sizes) == n
+    assert [last for _s, last in sizes] == sorted(last for _s, last in sizes)
+
+
+def test_running_a_finished_import_again_creates_nothing(app, world):
+    imp = import_file(world.admin, csv_file([row(), row(), row()]))
+    before = (_count(ImportedPerson), _count(Candidate), _count(ImportReject))
+    # as if the worker died after its last batch, before marking the import done
+    db.session.execute(update(WorkerImport).values(status=ImportStatus.RUNNING, owner="gone:1"))
+    db.session.commit()
+    done = operations.run_import(imp.id, owner="gone:1", batch=2)
+    assert done.status == ImportStatus.DONE and (done.rows, done.imported) == (3, 3)
+    assert (_count(ImportedPerson), _count(Candidate), _count(ImportReject)) == before
+
+
+def test_a_file_refused_midway_keeps_the_batches_before_it(app, world, monkeypatch):
+    """The reading thread's error comes out where it happened in the file: the batches before it are written."""
+    rows = [row(income=str(100 + i)) for i in range(12)]
+    imp, _ = operations.create_import(world.admin, csv_file(rows), "w.csv", "other")
+    db.session.commit()
+    monkeypatch.setattr("assist.identification.reader.MAX_ROWS", 7)  # row 9 is one too many
+    done = operations.run_import(imp.id, batch=3)
+    assert done.status == ImportStatus.FAILED and "7" in done.error
+    assert (done.rows, done.processed_row) == (6, 7)
+    assert sorted(db.session.scalars(select(ImportedPerson.row_number))) == [2, 3, 4, 5, 6, 7]
+
+
+def test_a_stopped_writer_stops_the_reading_thread(app, world, monkeypatch):
+    import threading
+
+    rows = [row(income=str(100 + i)) for i in range(40)]
+    imp, _ = operations.create_import(world.admin, csv_file(rows), "w.csv", "other")
+    db.session.commit()
+
+    def dies(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(operations, "_write_batch", dies)
+    with pytest.raises(KeyboardInterrupt):
+        operations.run_import(imp.id, batch=2)
+    db.session.rollback()
+    assert not [t for t in threading.enumerate() if t.name == "import-reader"]
+
+
+def test_an_id_number_repeated_in_a_later_batch_points_at_the_first_row(app, world):
+    same = new_id()
+    rows = [row(id_number=same), *[row() for _ in range(6)], row(id_number=same)]
+    imp, _ = operations.create_import(world.admin, csv_file(rows), "w.csv", "other")
+    db.session.commit()
+    done = operations.run_import(imp.id, batch=3)
+    assert (done.imported, done.rejected) == (7, 1)
+    reject = db.session.scalars(select(ImportReject)).one()
+    assert reject.row_number == 9 and reject.problems[-1]["params"] == {"row": 2}

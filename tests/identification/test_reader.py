@@ -6,8 +6,12 @@ import zipfile
 
 import pytest
 
-from assist.identification import columns, reader, samples
+from assist import crypto
+from assist.identification import columns, reader, samples, screening
 from tests.identification.helpers import csv_file, new_id, row
+
+FIELD_KEY = "dGVzdC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZy0wMDA="
+INDEX_KEY = "dGVzdC1pbmRleC1rZXktMzItYnl0ZXMtbG9uZy0wMDA="
 
 
 def refused(content: bytes) -> str:
@@ -283,3 +287,90 @@ def test_the_sample_files_in_docs_are_current(app):
 
     for name, content in samples.sample_files():
         assert (ROOT / "docs" / "samples" / name).read_bytes() == content, f"run scripts/worker_samples.py ({name})"
+
+
+def _context(**overrides):
+    from datetime import date
+
+    headers = list(samples.HEADERS)
+    values = {
+        "headers": headers,
+        "mapping": columns.standard_mapping(headers),
+        "areas": {"330482001001": 1, "330482002001": 2},
+        "scope": frozenset({1}),
+        "rules": dict(screening.DEFAULTS),
+        "line_fen": 120_000,
+        "today": date(2025, 6, 30),
+        "seen": {},
+    }
+    return columns.RowContext(**{**values, **overrides})
+
+
+def _mixed_rows() -> list[tuple[int, list]]:
+    """Good rows and bad ones, with the same good and bad texts repeated down each column."""
+    rows, _spoilt = samples.with_bad_rows(samples.worker_rows(40, seed=7, areas=("330482001001", "330482002001")))
+    rows[20][3] = rows[22][3] = "999999"  # an unknown area, twice
+    rows[21][6] = rows[23][6] = "一千二"  # a bad amount, twice
+    rows[24][7] = rows[25][7] = "很好"  # a bad choice, twice
+    rows[26][5] = rows[27][5] = 3  # numbers, as a workbook gives them
+    rows[28][6] = rows[29][6] = 1200.5
+    rows[30][6] = True  # a boolean is not an amount, though it equals 1
+    rows[31][6] = 1
+    return list(enumerate(rows, start=2))
+
+
+def test_a_batch_is_checked_as_each_row_alone(app):
+    """check_rows (ID numbers indexed and encrypted together, repeated cells read once) gives each row what checking
+    it alone gives, but for the ciphertext's random IV."""
+    rows = _mixed_rows()
+    persons, rejects = columns.check_rows(rows, _context())
+    alone = {}
+    for number, cells in rows:
+        out, problems = columns.check_row(number, cells, _context())
+        alone[number] = (out, problems)
+    assert len(persons) + len(rejects) == len(rows) and rejects and persons
+    for person in persons:
+        out, problems = alone[person["row_number"]]
+        assert not problems
+        cipher, expected = person.pop("id_cipher"), out.pop("id_cipher")
+        assert crypto.decrypt(cipher) == crypto.decrypt(expected)
+        assert person == out
+    for number, cells, problems in rejects:
+        # rows that repeat an earlier ID number are the batch's own finding
+        alone_problems = alone[number][1]
+        assert [p for p in problems if p["code"] != "duplicate"] == alone_problems
+        assert cells == rows[number - 2][1]
+
+
+def test_a_full_cache_still_reads_every_cell(app, monkeypatch):
+    rows = _mixed_rows()
+    expected = columns.check_rows(rows, _context())
+    monkeypatch.setattr(columns, "CACHE_SIZE", 1)
+    persons, rejects = columns.check_rows(rows, _context())
+    assert [p["row_number"] for p in persons] == [p["row_number"] for p in expected[0]]
+    assert rejects == expected[1]
+    assert [{k: v for k, v in p.items() if k != "id_cipher"} for p in persons] == [
+        {k: v for k, v in p.items() if k != "id_cipher"} for p in expected[0]
+    ]
+
+
+def test_a_repeated_id_number_is_found_across_batches_of_one_context(app):
+    rows = _mixed_rows()
+    rows[35][1][1] = rows[2][1][1]  # row 37 repeats row 4's ID number
+    ctx = _context()
+    first, _ = columns.check_rows(rows[:10], ctx)
+    _, rejects = columns.check_rows(rows[10:], ctx)
+    (duplicate,) = [r for r in rejects if r[0] == 37]
+    assert duplicate[2][-1]["code"] == "duplicate" and duplicate[2][-1]["params"] == {"row": 4}
+    assert 4 in {p["row_number"] for p in first}
+
+
+def test_rows_are_checked_without_the_app_when_given_the_keys():
+    """The import's reading thread has no app context: the keys travel in the context."""
+    from flask import has_app_context
+
+    assert not has_app_context()
+    ctx = _context(field_key=FIELD_KEY, index_key=INDEX_KEY, scope=None)
+    rows = list(enumerate(samples.worker_rows(3, areas=("330482001001",)), start=2))
+    persons, rejects = columns.check_rows(rows, ctx)
+    assert len(persons) == 3 and not rejects and all(len(p["id_index"]) == 64 for p in persons)
