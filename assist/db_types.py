@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, inspect
 from sqlalchemy.types import TypeDecorator
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,3 +36,10 @@ def utcnow() -> datetime:
 def local_today() -> date:
     """Today's date where the scheme runs (Asia/Shanghai), whatever the server's own time zone."""
     return datetime.now(SHANGHAI).date()
+
+
+def loaded_repr(row, *names: str) -> str:
+    """``<Class a b>`` from the attributes already loaded: a repr never queries, and never fails on a detached or
+    expired row (a test framework printing a failing example, a log line after the session closed)."""
+    values = inspect(row).dict
+    return f"<{type(row).__name__} {' '.join(str(values.get(name, '?')) for name in names)}>"

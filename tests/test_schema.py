@@ -63,3 +63,12 @@ def test_planner_statistics_are_gathered(app, world):
     if db.engine.dialect.name == "sqlite":
         assert first == "ANALYZE"  # no statistics yet: a full analysis
         assert refresh_statistics() == "PRAGMA optimize"
+
+
+def test_a_repr_never_queries_even_for_a_detached_row(app, world):
+    """Printing a row (a failing test's example, a log line) after its session closed names what was loaded."""
+    db.session.expire(world.admin)
+    db.session.expunge(world.admin)
+    assert repr(world.admin) == "<User ? ?>"
+    db.session.refresh(world.family_a)
+    assert repr(world.family_a) == f"<Family {world.family_a.id} {world.family_a.head_name}>"

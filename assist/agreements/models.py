@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from assist.db_types import UTCDateTime, utcnow
+from assist.db_types import UTCDateTime, loaded_repr, utcnow
 from assist.enums import AgreementStatus, enum_type
 from assist.extensions import db
 from assist.families.models import Family, Member
@@ -75,7 +75,7 @@ class Agreement(db.Model):
         return self.terminated_on or self.end_on
 
     def __repr__(self) -> str:
-        return f"<Agreement {self.number} {self.status}>"
+        return loaded_repr(self, "number", "status")
 
 
 class AgreementScan(db.Model):

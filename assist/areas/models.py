@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from assist.db_types import loaded_repr
 from assist.extensions import db
 
 
@@ -24,4 +25,4 @@ class Area(db.Model):
     children: Mapped[list[Area]] = relationship(back_populates="parent", order_by="Area.code")
 
     def __repr__(self) -> str:
-        return f"<Area {self.code} {self.name}>"
+        return loaded_repr(self, "code", "name")

@@ -9,7 +9,7 @@ from sqlalchemy import Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assist.areas.models import Area
-from assist.db_types import UTCDateTime, utcnow
+from assist.db_types import UTCDateTime, loaded_repr, utcnow
 from assist.enums import Role, enum_type
 from assist.extensions import db
 
@@ -51,7 +51,7 @@ class User(UserMixin, db.Model):
         return self.display_name or self.username
 
     def __repr__(self) -> str:
-        return f"<User {self.username} {self.role}>"
+        return loaded_repr(self, "username", "role")
 
 
 class ApiToken(db.Model):

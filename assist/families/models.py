@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assist.areas.models import Area
-from assist.db_types import UTCDateTime, utcnow
+from assist.db_types import UTCDateTime, loaded_repr, utcnow
 from assist.enums import (
     ArchiveType,
     Colour,
@@ -100,7 +100,7 @@ class Family(db.Model):
         return self.consent_on is not None
 
     def __repr__(self) -> str:
-        return f"<Family {self.id} {self.head_name}>"
+        return loaded_repr(self, "id", "head_name")
 
 
 class Member(db.Model):

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, t
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assist.areas.models import Area
-from assist.db_types import UTCDateTime, utcnow
+from assist.db_types import UTCDateTime, loaded_repr, utcnow
 from assist.enums import MatchRunStatus, OfferStatus, PostStatus, enum_type
 from assist.extensions import db
 from assist.families.models import Family, Member
@@ -74,7 +74,7 @@ class Post(db.Model):
     events: Mapped[list[PostEvent]] = relationship(back_populates="post", order_by="PostEvent.id")
 
     def __repr__(self) -> str:
-        return f"<Post {self.id} {self.status}>"
+        return loaded_repr(self, "id", "status")
 
 
 class PostEvent(db.Model):

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assist.areas.models import Area
-from assist.db_types import UTCDateTime, utcnow
+from assist.db_types import UTCDateTime, loaded_repr, utcnow
 from assist.enums import SponsorStatus, enum_type
 from assist.extensions import db
 
@@ -53,4 +53,4 @@ class Sponsor(db.Model):
         return self.status == SponsorStatus.APPROVED
 
     def __repr__(self) -> str:
-        return f"<Sponsor {self.id} {self.name}>"
+        return loaded_repr(self, "id", "name")

@@ -325,7 +325,8 @@ def test_junk_uploads_never_cause_a_server_error(app, world, content, source, na
             headers=headers,
             content_type="multipart/form-data",
         )
-    assert answer.status_code in (200, 202, 409, 422), answer.get_data(as_text=True)[:500]
+    # 400: a NUL anywhere in the request is refused before any view (assist.security)
+    assert answer.status_code in (200, 202, 400, 409, 422), answer.get_data(as_text=True)[:500]
     if answer.status_code >= 400:
         assert set(answer.get_json()["error"]) == {"code", "message", "fields"}
 
