@@ -352,12 +352,13 @@ LABELS.update(
 )
 
 
-def label(value, enum_cls=None) -> str:
-    """The translated label of an enumeration member (or of a value of ``enum_cls``)."""
+def label(value, enum_cls=None, texts: dict | None = None) -> str:
+    """The translated label of an enumeration member (or of a value of ``enum_cls``); ``texts`` is
+    :func:`label_texts` of the current locale, when the caller has it at hand (templates do)."""
     if value is None or value == "":
         return ""
     enum_cls = enum_cls or type(value)
-    labels = LABELS.get(enum_cls)
+    labels = LABELS.get(enum_cls) if texts is None else _texts_of(texts, enum_cls)
     if labels is None:
         return str(value)
     try:
@@ -366,9 +367,28 @@ def label(value, enum_cls=None) -> str:
         return str(value)
 
 
+#: locale → enumeration → member → its label as text; the catalogues do not change while the process runs
+_LABEL_TEXTS: dict[str, dict[type, dict]] = {}
+
+
+def label_texts(locale: str) -> dict[type, dict]:
+    """Every enumeration's labels as text in ``locale``, which must be the current one (filled as they are asked
+    for, so that a page's fifty labels cost fifty dictionary reads, not fifty catalogue look-ups)."""
+    return _LABEL_TEXTS.setdefault(locale, {})
+
+
+def _texts_of(texts: dict[type, dict], enum_cls) -> dict | None:
+    found = texts.get(enum_cls)
+    if found is None and enum_cls in LABELS:
+        found = texts[enum_cls] = {member: str(text) for member, text in LABELS[enum_cls].items()}
+    return found
+
+
 def choices(enum_cls) -> list[tuple[str, str]]:
-    """(value, label) pairs for a select field."""
-    return [(m.value, str(text)) for m, text in LABELS[enum_cls].items()]
+    """(value, label) pairs for a select field, in the current locale."""
+    from flask_babel import get_locale
+
+    return [(m.value, text) for m, text in _texts_of(label_texts(str(get_locale())), enum_cls).items()]
 
 
 def enum_type(enum_cls, name: str | None = None) -> sa.Enum:

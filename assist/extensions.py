@@ -1,6 +1,9 @@
 """Extension objects, bound to the app in :func:`assist.create_app`."""
 
-from flask_babel import Babel
+from functools import cached_property
+
+from babel import support
+from flask_babel import Babel, Domain, _get_current_context
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -29,11 +32,36 @@ class AssistApi(Api):
     from assist.api.schemas import ErrorSchema as ERROR_SCHEMA
 
 
+class RequestCatalogueDomain(Domain):
+    """Flask-Babel's message domain, with the request's catalogue looked up once per request and locale.
+
+    Flask-Babel finds the locale and the catalogue again for every string it translates (several context-local reads
+    each), which was a tenth of a list page's time. The catalogue is kept beside the locale object it belongs to, so
+    ``force_locale`` and ``refresh`` (which replace or drop that object) are still honoured."""
+
+    def get_translations(self):
+        ctx = _get_current_context()
+        if ctx is None:
+            return support.NullTranslations()
+        kept = getattr(ctx, "assist_catalogue", None)
+        if kept is not None and kept[0] is getattr(ctx, "babel_locale", None):
+            return kept[1]
+        translations = super().get_translations()  # finds ctx.babel_locale on the way
+        ctx.assist_catalogue = (ctx.babel_locale, translations)
+        return translations
+
+
+class AssistBabel(Babel):
+    @cached_property
+    def domain_instance(self):
+        return RequestCatalogueDomain(domain=self.domain)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = AssistBabel()
 api = AssistApi()
 
 

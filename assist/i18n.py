@@ -1,6 +1,7 @@
 """Locale and time zone selection, and the template helpers for money, dates and labels."""
 
 from datetime import date, datetime
+from functools import partial
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -9,8 +10,10 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
-from assist.enums import Colour, ProfileType, Role, choices, label
+from assist.enums import Colour, ProfileType, Role, choices, label, label_texts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -62,7 +65,43 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
     return target
 
 
+def catalogue():
+    """The current request's message catalogue (looked up once per request: see RequestCatalogueDomain)."""
+    from assist.extensions import babel
+
+    return babel.domain_instance.get_translations()
+
+
+def template_gettext(translations=None):
+    """``_()`` for templates: what Jinja's newstyle gettext does (escaped variables, ``%`` always formatting) without
+    its generic call path and Flask-Babel's look-up of the catalogue for every string, which made each ``_()`` cost
+    about as much as a database read. Pages get one bound to the request's catalogue (the context processor)."""
+
+    @pass_eval_context
+    def gettext(eval_ctx, message: str, **variables) -> str:
+        return _formatted(
+            eval_ctx, (catalogue() if translations is None else translations).ugettext(message), variables
+        )
+
+    return gettext
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    return _formatted(eval_ctx, catalogue().ungettext(singular, plural, num), variables)
+
+
+def _formatted(eval_ctx, text: str, variables: dict) -> str:
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 — the catalogue is ours, as in Jinja's own gettext; variables are escaped
+    return text % variables if variables or "%" in text else text
+
+
 def init_template_helpers(app) -> None:
+    # in place of the callables Flask-Babel installed (same behaviour, see template_gettext); imported macros use these
+    unbound = template_gettext()
+    app.jinja_env.globals.update(gettext=unbound, _=unbound, ngettext=_template_ngettext)
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["isodate"] = iso_date
@@ -84,11 +123,18 @@ def init_template_helpers(app) -> None:
 
         from assist import permissions
 
+        user = current_user._get_current_object() if current_user else None
+        locale = str(get_locale())
+        bound = template_gettext(catalogue())
         return {
+            # bound to this request's catalogue and labels once per page (see template_gettext)
+            "_": bound,
+            "gettext": bound,
+            "label": partial(label, texts=label_texts(locale)),
             "role_choices": choices(Role),
-            "current_locale": str(get_locale()),
+            "current_locale": locale,
             "languages": app.config["LANGUAGES"],
-            "can": lambda endpoint, method="GET": permissions.allowed(current_user, endpoint, method),
+            "can": lambda endpoint, method="GET": permissions.allowed(user, endpoint, method),
             "request_path": request.full_path.rstrip("?") if request else "/",
             "unread_messages": _unread(),
         }
