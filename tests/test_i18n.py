@@ -65,3 +65,31 @@ def test_pages_are_chinese_by_default_and_english_on_request(client, auth, world
     # the choice is remembered for the user
     assert world.cw_a.locale == "en"
     assert client.get("/locale/xx?next=https://evil.example").headers["Location"] == "/"
+
+
+def test_the_request_catalogue_follows_force_locale_and_refresh(app):
+    """The catalogue is looked up once per request, but a forced locale (e-mails in the reader's language) and a
+    refresh (a locale switched mid-request) are honoured both in code and in templates."""
+    from flask import render_template_string
+    from flask_babel import force_locale, gettext, refresh
+
+    from assist.enums import Colour, HardshipCategory, choices, label
+
+    # variables are escaped, the catalogue's own text is not (as with Jinja's newstyle gettext)
+    page = "{{ _('Household head') }}|{{ label(colour) }}|{{ _('%(n)s families', n=n) }}"
+    with app.test_request_context("/"):
+        assert gettext("Household head") == "户主"
+        assert render_template_string(page, colour=Colour.RED, n="<b>") == "户主|红色|共 &lt;b&gt; 户"
+        assert dict(choices(HardshipCategory))["deep"] == "深度困难"
+        with force_locale("en"):
+            assert gettext("Household head") == "Household head"
+            assert render_template_string(page, colour=Colour.RED, n="<b>") == "Household head|Red|&lt;b&gt; families"
+            assert dict(choices(HardshipCategory))["deep"] == label(HardshipCategory.DEEP) == "Deep hardship"
+        assert gettext("Household head") == "户主"
+        assert render_template_string(page, colour=Colour.RED, n="<b>") == "户主|红色|共 &lt;b&gt; 户"
+        from flask import session
+
+        session["locale"] = "en"
+        refresh()
+        assert gettext("Household head") == "Household head"
+        assert render_template_string("{{ label(colour) }}", colour=Colour.GREEN) == "Green"
