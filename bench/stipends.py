@@ -50,10 +50,11 @@ def ensure_agreements(app, wanted: int, log=print) -> int:
                 for n in range(SPONSORS)
             ],
         )
-        # one post per family, for its first member who is not the head
+        # one post per family, for its first member who is not the head and holds no post yet (the market case
+        # has given open posts to the first non-head members of 20,000 families)
         members = (
             select(Member.family_id, func.min(Member.id).label("member_id"))
-            .where(Member.relation != "self")
+            .where(Member.relation != "self", Member.id.not_in(select(Post.member_id)))
             .group_by(Member.family_id)
             .subquery()
         )
