@@ -492,6 +492,17 @@ def close_family(actor, family: Family, reason: str) -> Family:
     return family
 
 
+#: what the family list shows of each family (the page reads these columns, not whole families)
+LIST_COLUMNS = (
+    Family.id,
+    Family.head_name,
+    Family.area_id,
+    Family.hardship_category,
+    Family.colour,
+    Family.score,
+    Family.next_review_on,
+)
+
 SORTS = {
     "review": (Family.next_review_on.asc(), Family.id.asc()),
     "score": (Family.score.desc(), Family.id.asc()),
@@ -534,10 +545,10 @@ def family_query(
     if category:
         stmt = stmt.where(Family.hardship_category == category)
     if area_code:
-        area = db.session.scalar(select(Area).where(Area.code == area_code))
-        if area is None:
+        path = db.session.scalar(select(Area.path).where(Area.code == area_code))
+        if path is None:
             return stmt.where(False)
-        subtree = select(Area.id).where(Area.path.startswith(area.path))
+        subtree = select(Area.id).where(Area.path.startswith(path))
         stmt = stmt.where(Family.area_id.in_(subtree))
     if overdue:
         stmt = stmt.where(Family.next_review_on < (today or local_today()))

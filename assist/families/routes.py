@@ -4,7 +4,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from assist.assessments import operations as assessments
 from assist.assessments.models import Assessment
@@ -24,6 +23,7 @@ from assist.families.forms import (
 )
 from assist.families.models import Family, Income
 from assist.forms import apply_errors
+from assist.paging import paginate_rows
 from assist.permissions import get_family_or_404, get_member_or_404, scoped_areas
 
 bp = Blueprint("families", __name__, url_prefix="/families")
@@ -36,7 +36,8 @@ def _area_choices():
 @bp.route("/")
 def index():
     form = FilterForm(request.args)
-    form.area.choices = [("", _("All my areas"))] + [(a.code, ("\u3000" * a.depth) + a.name) for a in scoped_areas()]
+    areas = scoped_areas()
+    form.area.choices = [("", _("All my areas"))] + [(a.code, ("\u3000" * a.depth) + a.name) for a in areas]
     if not form.validate():
         # a filter that does not parse is ignored, not an error page
         for field in form:
@@ -54,9 +55,16 @@ def index():
         exit_candidates=bool(form.exit.data),
         q=form.q.data,
         sort=form.sort.data or "review",
-    ).options(selectinload(Family.area))
-    pagination = db.paginate(stmt, page=max(1, min(page, 100_000)), per_page=25, error_out=False)
-    return render_template("families/index.html", form=form, pagination=pagination, today=local_today())
+    ).with_only_columns(*operations.LIST_COLUMNS)
+    pagination = paginate_rows(stmt, page=max(1, min(page, 100_000)), per_page=25)
+    return render_template(
+        "families/index.html",
+        form=form,
+        pagination=pagination,
+        # every listed family lies in the user's scope, so its area is one of those just loaded for the filter
+        area_names={a.id: a.name for a in areas},
+        today=local_today(),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -220,3 +220,37 @@ def test_out_of_scope_family_pages_are_404(client, auth, world):
         assert client.get(url).status_code == 404
     assert client.get("/families/999999").status_code == 404
     assert client.get(f"/families/{2**40}").status_code == 404
+
+
+def test_the_list_shows_areas_and_totals_in_a_fixed_number_of_statements(app, client, auth, world):
+    """The list reads its columns as rows and names areas from the filter's own list: as many statements for a
+    page of 25 as for a page of 6, and each row shows its community."""
+    from sqlalchemy import event
+
+    for i in range(30):
+        factories.family(world.cw_a, "330482001001", head_name=f"孙{i:02d}")
+    db.session.commit()
+    auth.login("cw_a")
+    client.get("/families/")  # the test's session keeps the user's areas from here on, as each request then does
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        full = client.get("/families/?sort=name").get_data(as_text=True)
+        on_full = len(statements)
+        statements.clear()
+        client.get("/families/?sort=name&page=2")
+        on_partial = len(statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert on_full == on_partial <= 6
+    community = world.family_a.area.name
+    rows = re.findall(r'<tr>\s*<td>\d+</td>\s*<td><a href="/families/\d+">[^<]+</a></td>\s*<td>([^<]*)</td>', full)
+    assert len(rows) == 25 and set(rows) == {community}
+    total = db.session.scalar(
+        select(func.count(Family.id)).where(Family.status == "active", Family.area_id == world.family_a.area_id)
+    )
+    assert total == 31 and f"共 {total} 户" in full
