@@ -531,8 +531,12 @@ def family_query(
     q: str | None = None,
     sort: str = "review",
     today: date | None = None,
+    area_paths: dict[str, str] | None = None,
 ):
-    """The SELECT behind the family list (pages and API): scoped to the user, filtered and sorted."""
+    """The SELECT behind the family list (pages and API): scoped to the user, filtered and sorted.
+
+    ``area_paths``: code → path of the user's areas, when the caller has them loaded already (the page lists them for
+    its filter), so that filtering by area costs no look-up; a code outside them finds nothing, as it would anyway."""
     from sqlalchemy import or_, union
 
     from assist.permissions import scope_filter
@@ -545,7 +549,10 @@ def family_query(
     if category:
         stmt = stmt.where(Family.hardship_category == category)
     if area_code:
-        path = db.session.scalar(select(Area.path).where(Area.code == area_code))
+        if area_paths is None:
+            path = db.session.scalar(select(Area.path).where(Area.code == area_code))
+        else:
+            path = area_paths.get(area_code)
         if path is None:
             return stmt.where(False)
         subtree = select(Area.id).where(Area.path.startswith(path))

@@ -55,6 +55,7 @@ def index():
         exit_candidates=bool(form.exit.data),
         q=form.q.data,
         sort=form.sort.data or "review",
+        area_paths={a.code: a.path for a in areas},
     ).with_only_columns(*operations.LIST_COLUMNS)
     pagination = paginate_rows(stmt, page=max(1, min(page, 100_000)), per_page=25)
     return render_template(

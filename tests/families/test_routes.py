@@ -244,9 +244,13 @@ def test_the_list_shows_areas_and_totals_in_a_fixed_number_of_statements(app, cl
         statements.clear()
         client.get("/families/?sort=name&page=2")
         on_partial = len(statements)
+        statements.clear()
+        by_town = client.get("/families/?sort=name&area=330482001").get_data(as_text=True)
+        on_town = len(statements)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    assert on_full == on_partial <= 6
+    assert on_full == on_partial == on_town <= 6
+    assert by_town.count('href="/families/') - full.count('href="/families/') == 0
     community = world.family_a.area.name
     rows = re.findall(r'<tr>\s*<td>\d+</td>\s*<td><a href="/families/\d+">[^<]+</a></td>\s*<td>([^<]*)</td>', full)
     assert len(rows) == 25 and set(rows) == {community}
