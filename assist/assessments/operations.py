@@ -413,9 +413,13 @@ def _write_batch(connection, assessment_rows: list[dict], result_rows: list[dict
     insert_rows(connection, ColourChange.__table__, changes)
     connection.execute(_results.delete())
     insert_rows(connection, _results, result_rows)
+    if not result_rows:
+        return
     connection.execute(
         update(Family)
-        .where(Family.id == _results.c.id)
+        # the batch's id range too: PostgreSQL then reads its families by the primary key instead of hashing a scan
+        # of them all for every batch (the temporary table has no statistics)
+        .where(Family.id == _results.c.id, Family.id.between(result_rows[0]["id"], result_rows[-1]["id"]))
         .values(
             colour=_results.c.colour,
             score=_results.c.score,
