@@ -129,7 +129,8 @@ def test_return_to_hardship_reactivates_and_reassesses(world):
         operations.return_to_hardship(world.cw_a, fam, "again")
 
 
-def test_batch_reassessment_gives_the_same_result_as_one_by_one(world):
+@pytest.mark.parametrize("batch", [4000, 3])  # one batch, and batches of three (each updated within its id range)
+def test_batch_reassessment_gives_the_same_result_as_one_by_one(world, batch):
     extra = [
         factories.family(
             world.cw_a,
@@ -151,12 +152,13 @@ def test_batch_reassessment_gives_the_same_result_as_one_by_one(world):
         families.record_income(world.cw_b, world.family_b, m, 90_000, education_fen=10_000)
     families.record_income(world.cw_a, extra[0], months[13], 999_999)
     db.session.commit()
-    assert operations.reassess_all(TODAY) == 8
+    assert operations.reassess_all(TODAY, batch=batch) == 8
     db.session.commit()
     batch = {}
     for fam in [*extra, world.family_a, world.family_b]:
         db.session.refresh(fam)
         batch[fam.id] = (fam.score, fam.colour, fam.primary_type, fam.next_review_on)
+        assert fam.next_review_on == operations.next_review(fam.colour, TODAY, get_settings())  # updated by the batch
         by_batch = db.session.scalars(
             select(Assessment).where(Assessment.family_id == fam.id).order_by(Assessment.id.desc()).limit(1)
         ).one()
