@@ -1,6 +1,9 @@
 """Assessments, colour history, review cadence, exit (脱困) and return to hardship (返困)."""
 
-from collections import defaultdict
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -334,7 +337,7 @@ def _score_batch(families, members, incomes, today: date, rules, review_on, now,
     review_kind = AssessmentKind.REVIEW.value
     assessment_rows, result_rows, changes = [], [], []
     for f in families:
-        result = scoring.assess(build_facts(f, members[f.id], incomes.get(f.id, NO_INCOME), today), rules)
+        result = scoring.assess(build_facts(f, members.get(f.id, ()), incomes.get(f.id, NO_INCOME), today), rules)
         colour = result.colour.value
         assessment_rows.append(
             {
@@ -376,12 +379,19 @@ def _score_batch(families, members, incomes, today: date, rules, review_on, now,
     return assessment_rows, result_rows, changes
 
 
-def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=None) -> int:
+#: at least this many active families are scored in a process of their own (when the machine has a second core)
+SCORING_PROCESS_MIN = 20_000
+
+
+def reassess_all(
+    today: date | None = None, batch: int = 4000, actor=None, at=None, processes: bool | None = None
+) -> int:
     """Reassess every active family in set-based batches (the periodic review); returns the number assessed.
 
     Per batch: three reads (families, members, income sums aggregated in SQL), scoring in Python, one multi-row
     insert of assessments (and colour changes), one multi-row insert into a temporary table and one UPDATE ... FROM
-    it. No ORM object per row.
+    it. No ORM object per row. Many families (``processes``: None decides by SCORING_PROCESS_MIN) are scored in a
+    process of their own, a batch at a time, while this one writes the batch before and reads the batch after.
     """
     today = today or local_today()
     settings = get_settings()
@@ -390,15 +400,23 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
     now = at or utcnow()
     actor_id = getattr(actor, "id", None)
     connection = db.session.connection()
+    if processes is None:
+        processes = (
+            len(os.sched_getaffinity(0)) > 1
+            and connection.scalar(select(func.count()).where(Family.status == FamilyStatus.ACTIVE))
+            >= SCORING_PROCESS_MIN
+        )
     _results.create(connection, checkfirst=True)
     done = 0
-
-    for families, members, incomes in _batches(connection, batch, today):
-        assessment_rows, result_rows, changes = _score_batch(
-            families, members, incomes, today, rules, review_on, now, actor_id
-        )
-        _write_batch(connection, assessment_rows, result_rows, changes, now)
-        done += len(assessment_rows)
+    with _scorer(processes) as score:
+        scoring_ = None  # the batch being scored while the next is read
+        for families, members, incomes in _batches(connection, batch, today):
+            next_ = score(_score_batch, families, members, incomes, today, rules, review_on, now, actor_id)
+            if scoring_ is not None:
+                done += _write_batch(connection, *scoring_.result(), now)
+            scoring_ = next_
+        if scoring_ is not None:
+            done += _write_batch(connection, *scoring_.result(), now)
     _results.drop(connection)
     # posts still on the market rank by their family's new colour
     refresh_colour_ranks()
@@ -407,14 +425,31 @@ def reassess_all(today: date | None = None, batch: int = 4000, actor=None, at=No
     return done
 
 
-def _write_batch(connection, assessment_rows: list[dict], result_rows: list[dict], changes: list[dict], now) -> None:
-    """Set-based writes of a scored batch (COPY on PostgreSQL), no ORM bookkeeping."""
+@contextmanager
+def _scorer(processes: bool):
+    """``score(fn, *args)`` → a future of ``fn(*args)``: run in a process of its own (a fresh interpreter: nothing
+    of this one's threads, connections or locks), or at once in this one."""
+    if not processes:
+
+        def at_once(fn, *args) -> Future:
+            future: Future = Future()
+            future.set_result(fn(*args))
+            return future
+
+        yield at_once
+        return
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool.submit
+
+
+def _write_batch(connection, assessment_rows: list[dict], result_rows: list[dict], changes: list[dict], now) -> int:
+    """Set-based writes of a scored batch (COPY on PostgreSQL), no ORM bookkeeping; returns how many it assessed."""
     insert_rows(connection, _assessment_rows, assessment_rows)
     insert_rows(connection, ColourChange.__table__, changes)
     connection.execute(_results.delete())
     insert_rows(connection, _results, result_rows)
     if not result_rows:
-        return
+        return 0
     connection.execute(
         update(Family)
         # the batch's id range too: PostgreSQL then reads its families by the primary key instead of hashing a scan
@@ -428,6 +463,18 @@ def _write_batch(connection, assessment_rows: list[dict], result_rows: list[dict
             next_review_on=_results.c.next_review_on,
         )
     )
+    return len(result_rows)
+
+
+class FamilyRow(NamedTuple):
+    """What the batch review reads of a family (a plain tuple: it travels to the scoring process)."""
+
+    id: int
+    colour: Colour | None
+    accident_on: date | None
+    single_parent: bool
+    debt_fen: int
+    housing: str
 
 
 def _batches(connection, batch: int, today: date):
@@ -455,12 +502,12 @@ def _batches(connection, batch: int, today: date):
             return
         lo, hi = rows[0].id, rows[-1].id
         last_id = hi
-        families = [f for f in rows if f.status == FamilyStatus.ACTIVE]
+        families = [FamilyRow(f[0], *f[2:]) for f in rows if f.status == FamilyStatus.ACTIVE]
         if not families:
             continue
-        members = defaultdict(list)
+        members: dict[int, list] = {}
         for family_id, *facts in connection.execute(_MEMBER_FACTS.where(Member.family_id.between(lo, hi))).all():
-            members[family_id].append(facts)
+            members.setdefault(family_id, []).append(facts)
         yield families, members, _income_summaries(lo, hi, today)
 
 

@@ -129,8 +129,13 @@ def test_return_to_hardship_reactivates_and_reassesses(world):
         operations.return_to_hardship(world.cw_a, fam, "again")
 
 
-@pytest.mark.parametrize("batch", [4000, 3])  # one batch, and batches of three (each updated within its id range)
-def test_batch_reassessment_gives_the_same_result_as_one_by_one(world, batch):
+@pytest.mark.parametrize(
+    ("batch", "processes"),
+    # one batch; batches of three (each updated within its id range); batches of three scored in a process of their
+    # own while the one before is written
+    [(4000, False), (3, False), (3, True)],
+)
+def test_batch_reassessment_gives_the_same_result_as_one_by_one(world, batch, processes):
     extra = [
         factories.family(
             world.cw_a,
@@ -152,7 +157,7 @@ def test_batch_reassessment_gives_the_same_result_as_one_by_one(world, batch):
         families.record_income(world.cw_b, world.family_b, m, 90_000, education_fen=10_000)
     families.record_income(world.cw_a, extra[0], months[13], 999_999)
     db.session.commit()
-    assert operations.reassess_all(TODAY, batch=batch) == 8
+    assert operations.reassess_all(TODAY, batch=batch, processes=processes) == 8
     db.session.commit()
     batch = {}
     for fam in [*extra, world.family_a, world.family_b]:
