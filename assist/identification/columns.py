@@ -5,7 +5,7 @@ the reader's language whenever they are read.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -336,6 +336,14 @@ class RowContext:
             (self.mapping.get(field), field, key, read, None if field in ("id_number", "phone") else {})
             for field, key, read in _readings(self)
         )
+
+    def __getstate__(self) -> dict:
+        # the fields only (sent to a checking process): the plan's readers are closures, made again on arrival
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
 
 def _readings(ctx: RowContext) -> tuple:
