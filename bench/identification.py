@@ -136,12 +136,9 @@ def import_cases(app, repeat: int = 3) -> list[Case]:
             f"CPU time per import: this process {cpu:.2f} s, its checking process {child:.2f} s"
             f" ({ROWS / (cpu + child):,.0f} rows per CPU second of both)"
         )
-        peak = _peak_mb(app, content, "peak." + file_format)
-        # the checking process's whole resident set (interpreter and libraries included), the largest so far
-        child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         case.notes.append(
-            f"file {len(content) / 2**20:.1f} MB; peak Python memory {peak:.0f} MB"
-            f" (and a checking process's peak resident set {child_rss:.0f} MB)"
+            f"file {len(content) / 2**20:.1f} MB; peak Python memory {_peak_mb(app, content, 'peak.' + file_format):.0f} MB"
+            " (of this process; not the checking process's)"
         )
         if status != "done" or rows != ROWS:
             case.notes.append("MISMATCH: the import did not read every row")
