@@ -67,8 +67,13 @@ def check_batch(chunk: list[tuple[int, list]], ctx: columns.RowContext, import_i
     dumps = orjson.dumps
     unlinked = (import_id, None, None, False)
     people = []
+    as_text = ctx.dates_as_text
     for p in persons:
         p["reasons"] = dumps(p["reasons"]).decode()
+        if as_text:
+            p["birth_date"] = p["birth_date"].isoformat()
+            if p["accident_on"] is not None:
+                p["accident_on"] = p["accident_on"].isoformat()
         people.append(_checked_values(p) + unlinked)
     rejects = [
         (import_id, number, dumps(problems).decode(), dumps([_raw(c) for c in cells]).decode())

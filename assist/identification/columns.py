@@ -325,6 +325,8 @@ class RowContext:
     #: the keys of the ID numbers' encryption and blind index (None: the app's, read when a batch is checked)
     field_key: str | None = None
     index_key: str | None = None
+    #: the checked rows carry dates as ISO text, as SQLite stores them (so the writer converts nothing)
+    dates_as_text: bool = False
 
     def __post_init__(self):
         #: the column index of each field in FIELD_ORDER (None: not in this file)

@@ -352,6 +352,7 @@ def _context(imp: WorkerImport) -> columns.RowContext:
         # the rows are checked in a thread without the app context
         field_key=current_app.config["ASSIST_FIELD_KEY"],
         index_key=current_app.config["ASSIST_INDEX_KEY"],
+        dates_as_text=db.session.get_bind().dialect.name == "sqlite",
     )
 
 
@@ -406,6 +407,15 @@ _person_types = {
     "differs": Boolean,
 }
 _person_rows = Table("imported_persons", _meta, *(Column(k, _person_types[k]) for k in checking.PERSON_KEYS))
+#: the same on SQLite, where the checked rows bring their dates as text and the driver binds booleans as 1 and 0
+_person_rows_sqlite = Table(
+    "imported_persons",
+    MetaData(),
+    *(
+        Column(k, {Date: String, Boolean: Integer}.get(_person_types[k], _person_types[k]))
+        for k in checking.PERSON_KEYS
+    ),
+)
 _reject_rows = Table(
     "import_rejects",
     _meta,
@@ -493,7 +503,8 @@ def _write_batch(imp_id: int, source: str, owner: str, ctx, persons: list[tuple]
         linked_count = sum(p[at] in linked for p in persons)
     score = checking.SCORE
     flagged = sum(p[score] >= threshold for p in persons)
-    insert_values(connection, _person_rows, checking.PERSON_KEYS, persons)
+    table = _person_rows_sqlite if ctx.dates_as_text else _person_rows
+    insert_values(connection, table, checking.PERSON_KEYS, persons)
     insert_values(connection, _reject_rows, checking.REJECT_KEYS, rejects)
     if persons:
         row = checking.ROW
