@@ -88,7 +88,11 @@ def rows(content: bytes, file_format: str, encoding: str, after: int = 1) -> Ite
             )
         if number <= after:
             continue
-        if any(c is not None and c != "" and (not isinstance(c, str) or c.strip()) for c in cells):
+        # a first cell with text settles it without looking at the others (the usual row: a name)
+        first = cells[0] if cells else None
+        if (first.__class__ is str and first.strip()) or any(
+            c is not None and c != "" and (not isinstance(c, str) or c.strip()) for c in cells
+        ):
             yield number, cells
 
 
