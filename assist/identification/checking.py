@@ -83,13 +83,17 @@ def check_batch(chunk: list[tuple[int, list]], ctx: columns.RowContext, import_i
 
 
 def checked_batches(source: tuple, ctx: columns.RowContext, batch: int, import_id: int):
-    """The rows of ``source`` (content, format, encoding, the last row done) checked batch by batch."""
+    """The rows of ``source`` (content, format, encoding, the last row done) checked batch by batch.
+
+    A first batch of a large size is only a slice long, so the writer starts on it while the rest is checked.
+    """
     chunk: list[tuple[int, list]] = []
+    size = min(batch, SLICE)
     for row in reader.rows(*source):
         chunk.append(row)
-        if len(chunk) >= batch:
+        if len(chunk) >= size:
             yield _checked_in_slices(chunk, ctx, import_id, full=True)
-            chunk = []
+            chunk, size = [], batch
     if chunk:
         yield _checked_in_slices(chunk, ctx, import_id, full=False)
 

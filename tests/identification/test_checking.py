@@ -244,3 +244,19 @@ def test_reader_refusals_cross_the_process_boundary_as_refusals(app, world, monk
     by_process = _run(app, content, processes=True)
     assert (by_process.status, by_process.error) == by_thread
     assert by_thread[0] == ImportStatus.FAILED and "131072" in by_thread[1]
+
+
+def test_a_large_batch_size_starts_with_a_slice_so_the_writer_starts_early(app, world, monkeypatch):
+    monkeypatch.setattr(checking, "SLICE", 3)
+    real, sizes = operations._write_batch, []
+
+    def counted(imp_id, source, owner, ctx, persons, rejects, last):
+        sizes.append(len(persons) + len(rejects))
+        return real(imp_id, source, owner, ctx, persons, rejects, last)
+
+    monkeypatch.setattr(operations, "_write_batch", counted)
+    done = _run(app, csv_file([row(income=str(100 + i)) for i in range(20)]), processes=False, batch=7)
+    assert sizes == [3, 7, 7, 3] and (done.status, done.rows, done.processed_row) == (ImportStatus.DONE, 20, 21)
+    sizes.clear()
+    _run(app, csv_file([row(income=str(200 + i)) for i in range(5)]), processes=False, batch=2)
+    assert sizes == [2, 2, 1]
