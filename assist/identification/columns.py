@@ -256,6 +256,11 @@ def parse_fen(value) -> int | None:
         text = _text(value).replace(",", "").replace("，", "").removesuffix("元").strip()
         if not text:
             return None
+        if text.isascii() and text.isdigit():
+            # whole yuan, the usual figure: what Decimal would give, without it
+            if int(text) * 100 > MAX_FEN:
+                raise RowProblem("amount")
+            return int(text) * 100
         try:
             amount = Decimal(text)
         except InvalidOperation:

@@ -3,6 +3,7 @@
 import io
 import re
 import zipfile
+from decimal import Decimal
 
 import pytest
 
@@ -398,3 +399,15 @@ def test_a_sheet_reads_the_same_sized_from_its_head(app, sized):
         book.close()
     # (a sheet without a declared width is read MAX_COLUMNS cells wide, as before)
     assert [cells[:10] for _number, cells in reader.rows(content, "xlsx", "")] == rows
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [("0", 0), ("007", 700), ("800", 80_000), ("20000000", 2_000_000_000), ("20000001", None), ("1" * 30, None)],
+)
+def test_whole_yuan_are_read_as_decimal_reads_them(text, fen):
+    if fen is None:
+        with pytest.raises(columns.RowProblem):
+            columns.parse_fen(text)
+    else:
+        assert columns.parse_fen(text) == fen == int(Decimal(text) * 100)
