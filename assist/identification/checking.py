@@ -126,9 +126,16 @@ def _raw(value) -> str:
 def read_ahead(source: tuple, ctx: columns.RowContext, batch: int, import_id: int, rows: int, processes: bool = True):
     """The checked batches of the file (about ``rows`` rows still to check), read in a process of its own when they are
     many and the machine has another core (and ``processes`` allows it), else in a thread. A context manager."""
-    if processes and rows >= PROCESS_MIN_ROWS and len(os.sched_getaffinity(0)) > 1:
+    if processes and rows >= PROCESS_MIN_ROWS and _cores() > 1:
         return CheckingProcess(source, ctx, batch, import_id)
     return ReadAhead(source, ctx, batch, import_id)
+
+
+def _cores() -> int:
+    """The cores this process may run on (all of the machine's where the system does not say)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class ReadAhead:
@@ -211,6 +218,7 @@ class CheckingProcess:
             self.process = subprocess.Popen(  # noqa: S603 (this interpreter and a fixed script)
                 [sys.executable, "-c", _SERVE, str(job_r), str(out_w)],
                 pass_fds=(job_r, out_w),
+                stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH"))))},
                 # out of the terminal's process group: an interrupt reaches the writer, which ends the process
                 start_new_session=True,
