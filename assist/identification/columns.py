@@ -5,7 +5,7 @@ the reader's language whenever they are read.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -256,6 +256,11 @@ def parse_fen(value) -> int | None:
         text = _text(value).replace(",", "").replace("，", "").removesuffix("元").strip()
         if not text:
             return None
+        if text.isascii() and text.isdigit():
+            # whole yuan, the usual figure: what Decimal would give, without it
+            if int(text) * 100 > MAX_FEN:
+                raise RowProblem("amount")
+            return int(text) * 100
         try:
             amount = Decimal(text)
         except InvalidOperation:
@@ -325,6 +330,8 @@ class RowContext:
     #: the keys of the ID numbers' encryption and blind index (None: the app's, read when a batch is checked)
     field_key: str | None = None
     index_key: str | None = None
+    #: the checked rows carry dates as ISO text, as SQLite stores them (so the writer converts nothing)
+    dates_as_text: bool = False
 
     def __post_init__(self):
         #: the column index of each field in FIELD_ORDER (None: not in this file)
@@ -336,6 +343,14 @@ class RowContext:
             (self.mapping.get(field), field, key, read, None if field in ("id_number", "phone") else {})
             for field, key, read in _readings(self)
         )
+
+    def __getstate__(self) -> dict:
+        # the fields only (sent to a checking process): the plan's readers are closures, made again on arrival
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
 
 def _readings(ctx: RowContext) -> tuple:

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.ext.associationproxy import association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assist.areas.models import Area
 from assist.auth.models import User
@@ -41,8 +42,10 @@ class WorkerImport(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[ImportSource] = mapped_column(enum_type(ImportSource))
     filename: Mapped[str] = mapped_column(String(255))
-    #: the original file, kept with the record (deferred: status polls never load it)
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    #: the original file, kept with the record in a table of its own: the progress written after each batch then
+    #: does not rewrite it (SQLite rewrites a whole row, a file of 10 MB included, on every UPDATE)
+    file: Mapped[WorkerImportFile] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    content = association_proxy("file", "content", creator=lambda content: WorkerImportFile(content=content))
     size: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
     #: csv or xlsx, and the text encoding a CSV was read in
@@ -85,6 +88,15 @@ class WorkerImport(db.Model):
     @property
     def finished(self) -> bool:
         return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+class WorkerImportFile(db.Model):
+    """The uploaded file of an import, as it was."""
+
+    __tablename__ = "worker_import_files"
+
+    import_id: Mapped[int] = mapped_column(ForeignKey("worker_imports.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ImportedPerson(db.Model):

@@ -421,3 +421,10 @@ def test_an_id_number_repeated_in_a_later_batch_points_at_the_first_row(app, wor
     assert (done.imported, done.rejected) == (7, 1)
     reject = db.session.scalars(select(ImportReject)).one()
     assert reject.row_number == 9 and reject.problems[-1]["params"] == {"row": 2}
+
+
+def test_large_files_are_written_in_larger_batches():
+    """A tenth of the file per batch, from BATCH rows (small files keep fine-grained progress) up to BATCH_MAX."""
+    assert operations.batch_size(0) == operations.batch_size(500) == operations.BATCH
+    assert operations.batch_size(60_000) == 6_000
+    assert operations.batch_size(100_000) == operations.batch_size(200_000) == operations.BATCH_MAX

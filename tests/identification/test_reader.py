@@ -3,6 +3,7 @@
 import io
 import re
 import zipfile
+from decimal import Decimal
 
 import pytest
 
@@ -374,3 +375,39 @@ def test_rows_are_checked_without_the_app_when_given_the_keys():
     rows = list(enumerate(samples.worker_rows(3, areas=("330482001001",)), start=2))
     persons, rejects = columns.check_rows(rows, ctx)
     assert len(persons) == 3 and not rejects and all(len(p["id_index"]) == 64 for p in persons)
+
+
+def test_a_sheet_without_a_declared_size_is_opened_without_parsing_it_whole(app):
+    """openpyxl looks for a sheet's <dimension> until the end of its data (5 s per 100,000 rows, at each opening); the
+    reader stops where the data begins. A sheet whose tail is broken therefore still opens, and fails at that row."""
+    rows = [row() for _ in range(5)]
+    content = samples.to_xlsx(rows, headers=samples.STANDARD_HEADERS)  # write-only: no <dimension>
+    broken = _rewrite(content, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"</sheetData>", b"<row r="))
+    assert reader.inspect(broken).headers == list(samples.STANDARD_HEADERS)
+    with pytest.raises(reader.FileRefused, match="7"):
+        list(reader.rows(broken, "xlsx", ""))
+
+
+@pytest.mark.parametrize("sized", [True, False])
+def test_a_sheet_reads_the_same_sized_from_its_head(app, sized):
+    rows = [row() for _ in range(30)]
+    content = _xlsx(rows, samples.STANDARD_HEADERS) if sized else samples.to_xlsx(rows, samples.STANDARD_HEADERS)
+    book, sheet = reader._open_sheet(content)
+    try:
+        assert (sheet.max_row, sheet.max_column) == ((31, 10) if sized else (None, None))
+    finally:
+        book.close()
+    # (a sheet without a declared width is read MAX_COLUMNS cells wide, as before)
+    assert [cells[:10] for _number, cells in reader.rows(content, "xlsx", "")] == rows
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [("0", 0), ("007", 700), ("800", 80_000), ("20000000", 2_000_000_000), ("20000001", None), ("1" * 30, None)],
+)
+def test_whole_yuan_are_read_as_decimal_reads_them(text, fen):
+    if fen is None:
+        with pytest.raises(columns.RowProblem):
+            columns.parse_fen(text)
+    else:
+        assert columns.parse_fen(text) == fen == int(Decimal(text) * 100)
