@@ -1,7 +1,6 @@
 """Assessments, colour history, review cadence, exit (脱困) and return to hardship (返困)."""
 
 import multiprocessing
-import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -20,6 +19,7 @@ from assist.enums import ArchiveType, AssessmentKind, Colour, FamilyStatus, Scho
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
 from assist.families.models import Family, Income, Member
+from assist.processes import cores
 from assist.settings.operations import get_settings
 
 IN_SCHOOL = {
@@ -402,7 +402,7 @@ def reassess_all(
     connection = db.session.connection()
     if processes is None:
         processes = (
-            len(os.sched_getaffinity(0)) > 1
+            cores() > 1
             and connection.scalar(select(func.count()).where(Family.status == FamilyStatus.ACTIVE))
             >= SCORING_PROCESS_MIN
         )

@@ -21,6 +21,7 @@ from pathlib import Path
 import orjson
 
 from assist.identification import columns, reader
+from assist.processes import cores
 
 #: the imported_persons columns a checked person is written with, in this order; the last three are the writer's
 #: (member, family file and difference, found when the batch is written)
@@ -126,16 +127,9 @@ def _raw(value) -> str:
 def read_ahead(source: tuple, ctx: columns.RowContext, batch: int, import_id: int, rows: int, processes: bool = True):
     """The checked batches of the file (about ``rows`` rows still to check), read in a process of its own when they are
     many and the machine has another core (and ``processes`` allows it), else in a thread. A context manager."""
-    if processes and rows >= PROCESS_MIN_ROWS and _cores() > 1:
+    if processes and rows >= PROCESS_MIN_ROWS and cores() > 1:
         return CheckingProcess(source, ctx, batch, import_id)
     return ReadAhead(source, ctx, batch, import_id)
-
-
-def _cores() -> int:
-    """The cores this process may run on (all of the machine's where the system does not say)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 class ReadAhead:
