@@ -44,6 +44,19 @@ def import_file(actor, content: bytes, filename: str = "workers.csv", source: st
     return db.session.get(type(imp), imp.id)
 
 
+def queued_import_file(tmp_path, rows: int = 300):
+    """A standard-template CSV of ``rows`` workers on disk and its import, queued and committed, with the test's session
+    closed (no transaction, and on SQLite no lock, held while another process works the import): (path, import id)."""
+    data = samples.worker_rows(rows, areas=(AREA_A, AREA_B), extras=False)
+    path = tmp_path / "workers.csv"
+    path.write_bytes(samples.to_csv(data, headers=samples.STANDARD_HEADERS))
+    imp, _created = operations.create_import(None, path.read_bytes(), path.name, "other")
+    db.session.commit()
+    imp_id = imp.id
+    db.session.remove()
+    return path, imp_id
+
+
 def matrix_ids(world) -> dict:
     """An import by cw_a in town A and a candidate from it (for the permission matrix)."""
     from sqlalchemy import select

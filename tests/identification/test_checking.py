@@ -14,10 +14,10 @@ from sqlalchemy import delete, func, select
 from assist import crypto
 from assist.enums import ImportStatus
 from assist.extensions import db
-from assist.identification import checking, columns, operations, samples
+from assist.identification import checking, columns, operations
 from assist.identification.models import Candidate, ImportedPerson, ImportReject, WorkerImport
 from tests.conftest import ROOT
-from tests.identification.helpers import AREA_A, AREA_B, csv_file, new_id, row
+from tests.identification.helpers import AREA_A, AREA_B, csv_file, new_id, queued_import_file, row
 
 
 @pytest.fixture
@@ -181,13 +181,7 @@ def _gone(pid: int) -> bool:
 def test_a_killed_writer_leaves_no_checking_process_and_is_rerun(app, world, database_url, tmp_path, runner):
     """The importing process is killed with SIGKILL mid-file: its checking process ends by itself, and
     `assist import workers` then finishes the job without duplicates."""
-    rows = samples.worker_rows(300, areas=(AREA_A, AREA_B), extras=False)
-    path = tmp_path / "workers.csv"
-    path.write_bytes(samples.to_csv(rows, headers=samples.STANDARD_HEADERS))
-    imp, _ = operations.create_import(None, path.read_bytes(), path.name, "other")
-    db.session.commit()
-    imp_id = imp.id
-    db.session.remove()
+    path, imp_id = queued_import_file(tmp_path)
     script = f"""
 import time
 from assist import create_app

@@ -18,7 +18,7 @@ from assist.families.models import Family, Member
 from assist.identification import operations, samples
 from assist.identification.models import Candidate, ColumnMapping, ImportedPerson, ImportReject, WorkerImport
 from tests.conftest import ROOT
-from tests.identification.helpers import AREA_A, AREA_B, csv_file, import_file, new_id, row
+from tests.identification.helpers import AREA_A, AREA_B, csv_file, import_file, new_id, queued_import_file, row
 
 
 def _count(model, *where) -> int:
@@ -165,13 +165,7 @@ def test_a_running_import_is_not_taken_from_a_live_worker(app, world):
 
 def test_a_killed_import_process_is_rerun_without_duplicates(app, world, database_url, tmp_path, runner):
     """A real process, killed with SIGKILL after two batches; `assist import workers` then finishes the job."""
-    rows = samples.worker_rows(300, areas=(AREA_A, AREA_B), extras=False)
-    path = tmp_path / "workers.csv"
-    path.write_bytes(samples.to_csv(rows, headers=samples.STANDARD_HEADERS))
-    imp, _ = operations.create_import(None, path.read_bytes(), path.name, "other")
-    db.session.commit()
-    imp_id = imp.id
-    db.session.remove()  # no transaction (and, on SQLite, no lock) held while the worker runs
+    path, imp_id = queued_import_file(tmp_path)
     script = f"""
 import sys, time
 from assist import create_app
