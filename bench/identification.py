@@ -110,12 +110,12 @@ def _peak_mb(app, content: bytes, name: str) -> float:
 
 
 def import_cases(app, repeat: int = 3) -> list[Case]:
-    """(d) CSV and (e) XLSX import + screening of ROWS rows."""
+    """(f) CSV and (g) XLSX import + screening of ROWS rows."""
     started = time.perf_counter()
     files = _files(ROWS)
     print(f"identification: {ROWS:,} rows written as CSV and XLSX in {time.perf_counter() - started:.1f} s")
     cases = []
-    for label, file_format, aim_abs in (("(d)", "csv", 10_000), ("(e)", "xlsx", None)):
+    for label, file_format, aim_abs in (("(f)", "csv", 10_000), ("(g)", "xlsx", None)):
         content, counts = files[file_format], []
         samples, floor = _alternately(app, content, file_format, repeat, counts)
         case = RowsCase(

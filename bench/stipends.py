@@ -1,5 +1,5 @@
-"""(d) Generating one month of stipends for 100,000 active agreements, beside its floor: a raw ``executemany`` of the
-same rows into the same table (same indexes), through the bare driver; and (e) the repeated run (all records exist).
+"""(h) Generating one month of stipends for 100,000 active agreements, beside its floor: a raw ``executemany`` of the
+same rows into the same table (same indexes), through the bare driver; and (i) the repeated run (all records exist).
 
 The agreements are added to the benchmark families set-based (one post and one signed agreement per family, 100
 sponsors) and kept, tagged by their number prefix, so later runs reuse them.
@@ -159,7 +159,7 @@ def _wipe_month(raw) -> None:
 
 
 def cases(app, raw, today: date, repeat: int, Case) -> list:
-    """(d) first generation beside the raw executemany floor, (e) the repeated run beside the first."""
+    """(h) first generation beside the raw executemany floor, (i) the repeated run beside the first."""
     from assist.extensions import db
     from assist.stipends.operations import generate_month
 
@@ -208,7 +208,7 @@ def cases(app, raw, today: date, repeat: int, Case) -> list:
     if not raw.sqlite:
         raw.conn.autocommit = True
     gen = Case(
-        "(d) generate one month of stipends",
+        "(h) generate one month of stipends",
         "ms",
         first,
         floor,
@@ -218,13 +218,13 @@ def cases(app, raw, today: date, repeat: int, Case) -> list:
         rows=counts[-1],
     )
     rerun = Case(
-        "(e) the same month again (all exist)",
+        "(i) the same month again (all exist)",
         "ms",
         again,
         first,
         aim_ratio=0.1,
         aim_abs=None,
-        floor_is="(e) is compared with (d)'s first run: it must take under a tenth",
+        floor_is="(i) is compared with (h)'s first run: it must take under a tenth",
         rows=len(rows),
     )
     return [gen, rerun]
