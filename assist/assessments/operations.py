@@ -444,12 +444,12 @@ def _scorer(processes: bool):
 
 def _write_batch(connection, assessment_rows: list[dict], result_rows: list[dict], changes: list[dict], now) -> int:
     """Set-based writes of a scored batch (COPY on PostgreSQL), no ORM bookkeeping; returns how many it assessed."""
+    if not result_rows:
+        return 0  # nothing scored: no assessment, change or result row either
     insert_rows(connection, _assessment_rows, assessment_rows)
     insert_rows(connection, ColourChange.__table__, changes)
     connection.execute(_results.delete())
     insert_rows(connection, _results, result_rows)
-    if not result_rows:
-        return 0
     connection.execute(
         update(Family)
         # the batch's id range too: PostgreSQL then reads its families by the primary key instead of hashing a scan
