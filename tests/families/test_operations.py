@@ -119,7 +119,9 @@ def test_income_records_are_upserted_per_month_and_audited(world):
     db.session.commit()
     assert not created2 and row2.id == row.id and row2.amount_fen == 260_000
     assert db.session.scalar(select(func.count(Income.id)).where(Income.family_id == fam.id)) == 1
-    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "income").order_by(AuditEntry.id)).all()
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == "income").order_by(AuditEntry.id)
+    ).all()
     assert [e.action for e in entries] == ["create", "update"]
     assert entries[1].before["amount_fen"] == 250_000 and entries[1].after["amount_fen"] == 260_000
 

@@ -271,7 +271,12 @@ def test_the_candidate_is_worked_from_assignment_to_a_family_file(app, world):
     head = family.members[0]
     assert head.name == "钱多多" and head.id_masked == c.person.id_masked and head.health.value == "serious_illness"
     assert family.colour is not None
-    actions = [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "candidate").order_by(AuditEntry.id))]
+    actions = [
+        e.action
+        for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.entity_type == "candidate").order_by(AuditEntry.id)
+        )
+    ]
     assert actions == ["assign", "visit", "file"]
     with pytest.raises(Conflict):
         operations.dismiss(world.cw_a, c, "too late")

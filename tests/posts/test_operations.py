@@ -88,7 +88,10 @@ def test_withdraw_and_expire(world, market):
     assert posts.expire_claims(datetime.now(UTC) + timedelta(days=15)) == 2
     assert post.status == PostStatus.OPEN
     assert posts.expire_claims(datetime.now(UTC) + timedelta(days=15)) == 0
-    actions = [e.action for e in db.session.scalars(select(PostEvent).where(PostEvent.post_id == post.id).order_by(PostEvent.id))]
+    actions = [
+        e.action
+        for e in db.session.scalars(select(PostEvent).where(PostEvent.post_id == post.id).order_by(PostEvent.id))
+    ]
     assert actions == ["create", "publish", "claim", "withdraw", "claim", "expire"]
 
 
