@@ -7,11 +7,14 @@ rejects as tuples of REJECT_KEYS. The writer alone touches the database. This mo
 database layer, so a checking process starts quickly.
 """
 
+import gc
 import os
+import pickle
 import queue
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from datetime import date
 from multiprocessing.connection import Connection
@@ -65,6 +68,10 @@ PROCESS_MIN_ROWS = 20_000
 def check_batch(chunk: list[tuple[int, list]], ctx: columns.RowContext, import_id: int, full: bool) -> tuple:
     """One batch of rows checked: (last row number, people, rejects, full)."""
     persons, rejected = columns.check_rows(chunk, ctx)
+    return chunk[-1][0], _people(persons, ctx, import_id), _rejects(rejected, import_id), full
+
+
+def _people(persons: list[dict], ctx: columns.RowContext, import_id: int) -> list[tuple]:
     dumps = orjson.dumps
     unlinked = (import_id, None, None, False)
     people = []
@@ -76,27 +83,40 @@ def check_batch(chunk: list[tuple[int, list]], ctx: columns.RowContext, import_i
             if p["accident_on"] is not None:
                 p["accident_on"] = p["accident_on"].isoformat()
         people.append(_checked_values(p) + unlinked)
-    rejects = [
+    return people
+
+
+def _rejects(rejected: list[tuple[int, list, list]], import_id: int) -> list[tuple]:
+    dumps = orjson.dumps
+    return [
         (import_id, number, dumps(problems).decode(), dumps([_raw(c) for c in cells]).decode())
         for number, cells, problems in rejected
     ]
-    return chunk[-1][0], people, rejects, full
 
 
-def checked_batches(source: tuple, ctx: columns.RowContext, batch: int, import_id: int):
+def checked_batches(source: tuple, ctx: columns.RowContext, batch: int, import_id: int, share=None):
     """The rows of ``source`` (content, format, encoding, the last row done) checked batch by batch.
 
     A first batch of a large size is only a slice long, so the writer starts on it while the rest is checked.
+    With ``share`` (a :class:`Share`), only every n-th batch is checked here, the others by other processes: each
+    batch is prepared, then settled once the ID numbers of every batch before it are known.
     """
     chunk: list[tuple[int, list]] = []
     size = min(batch, SLICE)
+    number = 0
     for row in reader.rows(*source):
         chunk.append(row)
         if len(chunk) >= size:
-            yield _checked_in_slices(chunk, ctx, import_id, full=True)
-            chunk, size = [], batch
+            if share is None:
+                yield _checked_in_slices(chunk, ctx, import_id, full=True)
+            elif share.mine(number):
+                yield _checked_in_share(chunk, ctx, import_id, True, share, number)
+            chunk, size, number = [], batch, number + 1
     if chunk:
-        yield _checked_in_slices(chunk, ctx, import_id, full=False)
+        if share is None:
+            yield _checked_in_slices(chunk, ctx, import_id, full=False)
+        elif share.mine(number):
+            yield _checked_in_share(chunk, ctx, import_id, False, share, number)
 
 
 #: rows checked at a time within a batch: a larger batch is checked a slice at a time (each phase of check_rows then
@@ -114,6 +134,21 @@ def _checked_in_slices(chunk: list[tuple[int, list]], ctx, import_id: int, full:
     return chunk[-1][0], people, rejects, full
 
 
+def _checked_in_share(chunk: list[tuple[int, list]], ctx, import_id: int, full: bool, share, number: int) -> tuple:
+    """A batch checked by one of several processes: prepared slice by slice (the costly part, at the same time as the
+    other processes' batches), then settled in file order once the batches before it are known."""
+    slices = [chunk[start : start + SLICE] for start in range(0, len(chunk), SLICE)]
+    prepared = [columns.prepare_rows(rows, ctx) for rows in slices]
+    share.wait_for_batches_before(number, ctx.seen)
+    people: list[tuple] = []
+    rejects: list[tuple] = []
+    for rows, prep in zip(slices, prepared, strict=True):
+        persons, rejected = columns.settle_rows(rows, prep, ctx)
+        people += _people(persons, ctx, import_id)
+        rejects += _rejects(rejected, import_id)
+    return chunk[-1][0], people, rejects, full
+
+
 def _raw(value) -> str:
     if value is None:
         return ""
@@ -124,11 +159,23 @@ def _raw(value) -> str:
     return str(value)[: reader.MAX_CELL]
 
 
+#: at most this many checking processes share a CSV file
+MAX_CHECKERS = 4
+
+
 def read_ahead(source: tuple, ctx: columns.RowContext, batch: int, import_id: int, rows: int, processes: bool = True):
-    """The checked batches of the file (about ``rows`` rows still to check), read in a process of its own when they are
-    many and the machine has another core (and ``processes`` allows it), else in a thread. A context manager."""
-    if processes and rows >= PROCESS_MIN_ROWS and cores() > 1:
-        return CheckingProcess(source, ctx, batch, import_id)
+    """The checked batches of the file (about ``rows`` rows still to check), read in processes of their own when they
+    are many and the machine has another core (and ``processes`` allows it), else in a thread. A context manager.
+
+    A CSV file is parsed in a fraction of the time its rows take to check, so each core but the writer's gets a checking
+    process that reads the whole file and checks every n-th batch; an XLSX file costs more to parse than to check, and
+    one process reads it.
+    """
+    available = cores()
+    if processes and rows >= PROCESS_MIN_ROWS and available > 1:
+        # one core for the writer (with SQLite, also the database's work; PostgreSQL's may share the machine)
+        parts = max(1, min(available - 1, MAX_CHECKERS)) if source[1] == "csv" else 1
+        return CheckingProcess(source, ctx, batch, import_id, parts)
     return ReadAhead(source, ctx, batch, import_id)
 
 
@@ -188,66 +235,92 @@ class ReadAhead:
 
 
 class CheckingProcess:
-    """The batches checked in a process of its own: the checks, encryption and screening then run on another core
+    """The batches checked in processes of their own: the checks, encryption and screening then run on other cores
     while this process writes.
 
-    The process is a fresh interpreter (not a fork, and not multiprocessing's spawn, which would run the importing
+    Each process is a fresh interpreter (not a fork, and not multiprocessing's spawn, which would run the importing
     program's main script again): it inherits no threads, connections or locks, only two pipes, one bringing it the
-    job and one taking the batches back. It works at most one batch ahead (it sends a batch when the writer reads the
-    last one) and ends with the file, when the writer stops early (it is terminated), or when the writer's process
-    dies (its next send finds the pipe closed).
+    job (and, when several share the file, the ID numbers of the others' batches) and one taking its batches back.
+    With ``parts`` processes, process k checks batches k, k + parts, …; the writer reads them in file order and tells
+    the others each batch's ID numbers, which they need to find duplicates. A process works at most one batch ahead
+    (it sends a batch when the writer reads the one before) and ends with the file, when the writer stops early (it
+    is terminated), or when the writer's process dies (its pipes close).
     """
 
-    def __init__(self, source: tuple, ctx, batch: int, import_id: int):
+    def __init__(self, source: tuple, ctx, batch: int, import_id: int, parts: int = 1):
         self.job = (source, ctx, batch, import_id)
+        self.parts = parts
         self.full_last = False
-        self.process: subprocess.Popen | None = None
-        self.receiver: Connection | None = None
+        self.processes: list[subprocess.Popen] = []
+        self.receivers: list[Connection] = []
+        #: to each process, when several share the file: the ID numbers of the batches the others checked
+        self.news: list[Connection | None] = []
 
     def __enter__(self):
-        job_r, job_w = os.pipe()
-        out_r, out_w = os.pipe()
         try:
-            self.receiver = Connection(out_r, writable=False)
-            self.process = subprocess.Popen(  # noqa: S603 (this interpreter and a fixed script)
-                [sys.executable, "-c", _SERVE, str(job_r), str(out_w)],
-                pass_fds=(job_r, out_w),
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH"))))},
-                # out of the terminal's process group: an interrupt reaches the writer, which ends the process
-                start_new_session=True,
-            )
-        finally:
-            # the child's ends: with none left here, the child's death is an end of file and a closed pipe
-            os.close(job_r)
-            os.close(out_w)
-        try:
-            with Connection(job_w, readable=False) as job:
-                job.send(self.job)
+            for part in range(self.parts):
+                self._start(part)
         except BaseException:
             self.__exit__()
             raise
         return self
 
+    def _start(self, part: int) -> None:
+        job_r, job_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            self.receivers.append(Connection(out_r, writable=False))
+            job = Connection(job_w, readable=False)
+            self.news.append(job if self.parts > 1 else None)
+            self.processes.append(
+                subprocess.Popen(  # noqa: S603 (this interpreter and a fixed script)
+                    [sys.executable, "-c", _SERVE, str(job_r), str(out_w)],
+                    pass_fds=(job_r, out_w),
+                    stdin=subprocess.DEVNULL,
+                    env={
+                        **os.environ,
+                        "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH")))),
+                    },
+                    # out of the terminal's process group: an interrupt reaches the writer, which ends the process
+                    start_new_session=True,
+                )
+            )
+        finally:
+            # the child's ends: with none left here, the child's death is an end of file and a closed pipe
+            os.close(job_r)
+            os.close(out_w)
+        job.send((*self.job, part, self.parts))
+        if self.parts == 1:
+            job.close()
+
     def __exit__(self, *exc_info):
-        self.receiver.close()  # a child still sending gets a broken pipe and stops
-        if self.process is not None:
+        # a process still sending gets a broken pipe, one waiting for news an end of file: either stops
+        for connection in (*self.receivers, *self.news):
+            if connection is not None:
+                connection.close()
+        deadline = time.monotonic() + 2
+        for process in self.processes:
             try:
-                self.process.wait(timeout=2)
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                process.kill()
+                process.wait()
         return False
 
     def __iter__(self):
+        number = 0
         while True:
+            part = number % self.parts
             try:
-                kind, item = self.receiver.recv()
+                kind, item = self.receivers[part].recv()
             except EOFError:
-                code = self.process.poll()
+                code = self.processes[part].poll()
                 raise RuntimeError(f"the import's checking process ended without a word (exit code {code})") from None
             if kind == "batch":
                 self.full_last = item[3]
+                if self.parts > 1:
+                    self._tell_the_others(part, number, item[1])
+                number += 1
                 yield item[:3]
             elif kind == "refused":
                 raise reader.FileRefused(item)
@@ -256,6 +329,60 @@ class CheckingProcess:
             else:
                 return
 
+    def _tell_the_others(self, part: int, number: int, people: list[tuple]) -> None:
+        news = pickle.dumps((number, [(p[ID_INDEX], p[ROW]) for p in people]), pickle.HIGHEST_PROTOCOL)
+        for other, connection in enumerate(self.news):
+            if other != part and connection is not None:
+                try:
+                    connection.send_bytes(news)
+                except OSError:  # that process has ended (its batches are all checked): it needs no more news
+                    connection.close()
+                    self.news[other] = None
+
+
+class WriterGone(Exception):
+    """The importing process closed the pipe a checking process waited on."""
+
+
+class Share:
+    """A checking process's share of the file: the batches whose number is ``part`` modulo ``parts``. The ID numbers
+    of the other batches arrive from the writer, in file order, as it reads them; a thread takes them off the pipe
+    (so the writer never waits on a busy process) and the checking thread merges them when it needs them."""
+
+    def __init__(self, part: int, parts: int, news: Connection):
+        self.part, self.parts = part, parts
+        #: every batch before this number is known: checked here, or its ID numbers merged
+        self.known = 0
+        self.arrived: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._listen, args=(news,), name="import-news", daemon=True).start()
+
+    def mine(self, number: int) -> bool:
+        return number % self.parts == self.part
+
+    def _listen(self, news: Connection) -> None:
+        try:
+            while True:
+                self.arrived.put(news.recv())
+        except (EOFError, OSError):
+            self.arrived.put(None)
+
+    def wait_for_batches_before(self, number: int, seen: dict[str, int]) -> None:
+        """Merge into ``seen`` the ID numbers of every other process's batch before batch ``number``."""
+        while True:
+            while self.known < number and self.mine(self.known):
+                self.known += 1
+            if self.known >= number:
+                return
+            news = self.arrived.get()
+            if news is None:
+                raise WriterGone
+            done, pairs = news
+            seen.update(pairs)
+            self.known = done + 1
+
+
+#: the checking process's collector thresholds (Python's default is 700, 10, 10)
+GC_THRESHOLDS = (100_000, 20, 20)
 
 #: where the assist package lives, for the checking process to import it from
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -263,23 +390,29 @@ _SERVE = "import sys; from assist.identification.checking import serve; serve(in
 
 
 def serve(job_fd: int, out_fd: int) -> None:
-    """The checking process: the job read from one pipe, each batch sent on the other as it is checked, then the end
-    (or what went wrong)."""
-    with Connection(job_fd, writable=False) as job:
-        source, ctx, batch, import_id = job.recv()
+    """The checking process: the job read from one pipe (which then brings the news of the other processes' batches,
+    if any), each batch sent on the other as it is checked, then the end (or what went wrong)."""
+    # the checks allocate a few objects per cell and free them all again: the cyclic collector, run every 700
+    # allocations, found nothing to collect and took a fifth of the time (measured); it still runs, far less often
+    gc.set_threshold(*GC_THRESHOLDS)
+    job = Connection(job_fd, writable=False)
+    source, ctx, batch, import_id, part, parts = job.recv()
+    share = Share(part, parts, job) if parts > 1 else None
+    if share is None:
+        job.close()
     sender = Connection(out_fd, readable=False)
     try:
         try:
-            for checked in checked_batches(source, ctx, batch, import_id):
+            for checked in checked_batches(source, ctx, batch, import_id, share):
                 sender.send(("batch", checked))
             sender.send(("end", None))
         except reader.FileRefused as exc:
             sender.send(("refused", exc.message))
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, WriterGone):
             raise
         except BaseException:
             sender.send(("error", traceback.format_exc()))
-    except (BrokenPipeError, ConnectionResetError):
+    except (BrokenPipeError, ConnectionResetError, WriterGone):
         pass  # the writer is gone or has stopped reading: nobody to tell
     finally:
         sender.close()

@@ -455,39 +455,26 @@ def check_row(number: int, cells: list, ctx: RowContext) -> tuple[dict | None, l
 
 def check_rows(rows: list[tuple[int, list]], ctx: RowContext) -> tuple[list[dict], list[tuple[int, list, list]]]:
     """The good rows as imported_persons columns (ID numbers encrypted, screened) and the rejected rows as
-    (row number, cells, problems), both in file order.
+    (row number, cells, problems), both in file order: :func:`prepare_rows`, then :func:`settle_rows`."""
+    return settle_rows(rows, prepare_rows(rows, ctx), ctx)
 
-    The rows are checked one by one, then their ID numbers indexed (for duplicates) and encrypted together: a batch at
-    a time costs a fraction of a value at a time.
+
+def prepare_rows(rows: list[tuple[int, list]], ctx: RowContext) -> list[tuple[dict, list[dict], str | None]]:
+    """What each row gives by itself, whatever the rest of the file holds: its columns (ID number encrypted, the
+    person screened), its problems, and its ID number's blind index. Rows of different batches can be prepared at the
+    same time, in different processes; only :func:`settle_rows` goes in file order.
+
+    The rows are checked one by one, then their ID numbers indexed and encrypted together: a batch at a time costs a
+    fraction of a value at a time.
     """
     checked = [_check_cells(number, cells, ctx) for number, cells in rows]
     indexes = iter(ctx.blind_indexes([parsed[0] for _out, _problems, parsed in checked if parsed is not None]))
-    seen = ctx.seen
-    good: list[tuple[dict, tuple, str]] = []
-    rejects: list[tuple[int, list, list]] = []
-    for (number, cells), (out, problems, parsed) in zip(rows, checked, strict=True):
-        index = next(indexes) if parsed is not None else None
-        if index is not None:
-            first = seen.get(index)
-            if first is not None:
-                _problem(problems, ctx, number, "id_number", RowProblem("duplicate", row=first))
-            elif not problems:
-                seen[index] = number
-        if problems:
-            rejects.append((number, cells, problems))
-        else:
-            good.append((out, parsed, index))
-    ciphers = ctx.encrypt_many([parsed[0] for _out, parsed, _index in good])
-    persons = []
+    prepared = [(out, problems, next(indexes) if parsed is not None else None) for out, problems, parsed in checked]
+    good = [(prep[0], parsed) for prep, (_out, problems, parsed) in zip(prepared, checked, strict=True) if not problems]
+    ciphers = ctx.encrypt_many([parsed[0] for _out, parsed in good])
     rules, line_fen, today = ctx.rules, ctx.line_fen, ctx.today
-    for (out, (value, born, male), index), cipher in zip(good, ciphers, strict=True):
-        out.update(
-            id_cipher=cipher,
-            id_index=index,
-            id_masked=value[:6] + "********" + value[14:],
-            birth_date=born,
-            male=male,
-        )
+    for (out, (value, born, male)), cipher in zip(good, ciphers, strict=True):
+        out.update(id_cipher=cipher, id_masked=value[:6] + "********" + value[14:], birth_date=born, male=male)
         if out["household_size"] is None:
             out["household_size"] = 1
         facts = screening.Facts(
@@ -501,7 +488,30 @@ def check_rows(rows: list[tuple[int, list]], ctx: RowContext) -> tuple[list[dict
             out["dependants"],
         )
         out["score"], out["reasons"] = screening.screen(facts, rules, line_fen, today)
-        persons.append(out)
+    return prepared
+
+
+def settle_rows(
+    rows: list[tuple[int, list]], prepared: list[tuple[dict, list[dict], str | None]], ctx: RowContext
+) -> tuple[list[dict], list[tuple[int, list, list]]]:
+    """The prepared rows in file order: an ID number seen on an earlier good row of the file (``ctx.seen``, which
+    this extends) is a duplicate; the good rows as imported_persons columns, the others as (row number, cells,
+    problems)."""
+    seen = ctx.seen
+    persons: list[dict] = []
+    rejects: list[tuple[int, list, list]] = []
+    for (number, cells), (out, problems, index) in zip(rows, prepared, strict=True):
+        if index is not None:
+            first = seen.get(index)
+            if first is not None:
+                _problem(problems, ctx, number, "id_number", RowProblem("duplicate", row=first))
+            elif not problems:
+                seen[index] = number
+        if problems:
+            rejects.append((number, cells, problems))
+        else:
+            out["id_index"] = index
+            persons.append(out)
     return persons, rejects
 
 

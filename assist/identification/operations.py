@@ -23,7 +23,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    any_,
     bindparam,
     exists,
     func,
@@ -31,10 +30,12 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from assist import audit, crypto
 from assist.areas.models import Area
@@ -430,29 +431,32 @@ def _linked_members(indexes: list[str]) -> dict:
     """Current members with these blind indexes, with what a difference check reads of them and their file."""
     if not indexes:
         return {}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # one index probe per value, in index order: PostgreSQL would otherwise scan every member for a batch's
+        # thousands of values (measured: 10,000 values against 300,000 members, 200 ms scanned, 70 ms probed)
+        values = func.unnest(bindparam("among", sorted(indexes), type_=ARRAY(String))).table_valued("i")
+        values = values.render_derived(name="wanted")
+        found = select(Member).where(Member.id_index == values.c.i, Member.is_current.is_(True)).offset(0)
+        found = found.lateral("found")
+        member = aliased(Member, found)
+        stmt = select(member).select_from(values).join(found, true())
+    else:
+        member = Member
+        stmt = select(Member).where(Member.id_index.in_(indexes), Member.is_current.is_(True))
     rows = db.session.execute(
-        select(
-            Member.id_index,
-            Member.id,
-            Member.family_id,
-            Member.relation,
-            Member.name,
-            Member.health,
-            Member.work_ability,
+        stmt.with_only_columns(
+            member.id_index,
+            member.id,
+            member.family_id,
+            member.relation,
+            member.name,
+            member.health,
+            member.work_ability,
             Family.phone,
             Family.employer,
-        )
-        .join(Family, Family.id == Member.family_id)
-        .where(_among(Member.id_index, indexes), Member.is_current.is_(True))
+        ).join(Family, Family.id == member.family_id)
     ).all()
     return {r.id_index: r for r in rows}
-
-
-def _among(column, values: list[str]):
-    """``column IN (values)``; on PostgreSQL as ``= ANY(array)``, one parameter instead of thousands to bind and plan."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("among", values, type_=ARRAY(String)))
-    return column.in_(values)
 
 
 #: what an import row may change on a family file: (field, where it lives, applies to the household head only)

@@ -103,6 +103,30 @@ def test_the_checking_process_stores_what_the_thread_stores(app, world, monkeypa
     assert sum(p["family_id"] is not None for p, _id in by_thread["people"]) == 1
 
 
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_processes_sharing_a_file_find_the_duplicates_across_their_batches(app, world, monkeypatch, paths, parts):
+    """Several checking processes each check every n-th batch: a duplicate of a row in another process's batch (good
+    or bad itself) is still found, naming the first row, exactly as one thread finds it."""
+    monkeypatch.setattr(checking, "PROCESS_MIN_ROWS", 0)
+    monkeypatch.setattr(checking, "cores", lambda: 4)
+    monkeypatch.setattr(checking, "MAX_CHECKERS", parts)
+    ids = [new_id() for _ in range(9)]
+    rows = [row(id_number=ids[i % 9], income=str(100 + i)) for i in range(40)]
+    rows[12][6] = "12.345"  # bad, and a duplicate of row 5 as well
+    rows[7][1] = ids[7][:-1]  # a short ID number: row 9 is rejected, and row 18 is the first with that number
+    content = csv_file(rows)
+    by_thread = _stored(_run(app, content, processes=False, batch=4).id)
+    _forget_imports()
+    by_process = _stored(_run(app, content, processes=True, batch=4).id)
+    assert [name for name, _reader in paths] == ["thread", "process"]
+    assert len(paths[1][1].processes) == parts
+    assert by_process == by_thread
+    assert [p["row_number"] for p, _id in by_thread["people"]] == [2, 3, 4, 5, 6, 7, 8, 10, 18]
+    duplicate_of = {r.row_number: r.problems[-1]["params"].get("row") for r in by_thread["rejects"]}
+    assert duplicate_of[14] == 5 and duplicate_of[41] == 5 and duplicate_of[27] == duplicate_of[36] == 18
+    assert [p["code"] for p in next(r for r in by_thread["rejects"] if r.row_number == 14).problems][-1] == "duplicate"
+
+
 def test_small_files_are_checked_in_a_thread_large_ones_in_a_process(app, world, monkeypatch, paths):
     monkeypatch.setattr(checking, "PROCESS_MIN_ROWS", 20)
     _run(app, csv_file([row() for _ in range(19)]), processes=True)
@@ -148,7 +172,8 @@ def test_a_stopped_writer_ends_the_checking_process(app, world, monkeypatch, pat
         _run(app, csv_file([row(income=str(100 + i)) for i in range(40)]), processes=True, batch=2)
     db.session.rollback()
     (name, checker), *_ = paths
-    assert name == "process" and checker.process.poll() is not None
+    assert name == "process" and checker.processes
+    assert all(process.poll() is not None for process in checker.processes)
 
 
 def test_the_row_context_travels_to_another_process_whole():
@@ -191,7 +216,8 @@ app = create_app("test", SQLALCHEMY_DATABASE_URI={database_url!r})
 real_enter, real_write = checking.CheckingProcess.__enter__, operations._write_batch
 def enter(self):
     real_enter(self)
-    print("checker", self.process.pid, flush=True)
+    for process in self.processes:
+        print("checker", process.pid, flush=True)
     return self
 def slow(*args, **kwargs):
     real_write(*args, **kwargs)
@@ -205,20 +231,20 @@ print("finished", flush=True)
     worker = subprocess.Popen(
         [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ}
     )
-    checker, seen = None, 0
+    checkers, seen = [], 0
     while seen < 2:
         line = worker.stdout.readline()
         assert line, "the worker ended early"
         if line.startswith("checker"):
-            checker = int(line.split()[1])
+            checkers.append(int(line.split()[1]))
         seen += line.startswith("batch")
-    assert checker is not None and not _gone(checker)
+    assert checkers and not any(_gone(pid) for pid in checkers)
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
     deadline = time.monotonic() + 20
-    while not _gone(checker) and time.monotonic() < deadline:
+    while not all(_gone(pid) for pid in checkers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _gone(checker), "the checking process outlived its writer"
+    assert all(_gone(pid) for pid in checkers), "a checking process outlived its writer"
     result = runner.invoke(args=["import", "workers", str(path)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("rows 300, imported 300, rejected 0, candidates ")
@@ -254,3 +280,13 @@ def test_a_large_batch_size_starts_with_a_slice_so_the_writer_starts_early(app, 
     sizes.clear()
     _run(app, csv_file([row(income=str(200 + i)) for i in range(5)]), processes=False, batch=2)
     assert sizes == [2, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "available, file_format, expected",
+    [(1, "csv", "thread"), (2, "csv", 1), (4, "csv", 3), (16, "csv", 4), (8, "xlsx", 1)],
+)
+def test_each_core_but_the_writers_checks_a_share_of_a_large_csv_file(monkeypatch, available, file_format, expected):
+    monkeypatch.setattr(checking, "cores", lambda: available)
+    reading = checking.read_ahead((b"", file_format, "utf-8", 1), None, 10, 1, rows=checking.PROCESS_MIN_ROWS)
+    assert (reading.parts if isinstance(reading, checking.CheckingProcess) else "thread") == expected
