@@ -10,7 +10,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from jinja2 import pass_eval_context
+from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup
 
 from assist.enums import Colour, ProfileType, Role, choices, label, label_texts
@@ -98,6 +98,26 @@ def _formatted(eval_ctx, text: str, variables: dict) -> str:
     return text % variables if variables or "%" in text else text
 
 
+@pass_context
+def colour_label(context, value) -> str:
+    """A colour's label, from the page's label table (see the context processor) where the template has it."""
+    return context.call(context["label"], value, Colour)
+
+
+@pass_context
+def type_label(context, value) -> str:
+    return context.call(context["label"], value, ProfileType)
+
+
+@pass_context
+def colour_badge(context, colour) -> Markup:
+    """A colour as a badge (lists show one per row: a function, which costs a fraction of a macro's call)."""
+    if not colour:
+        text = context.call(context["_"], "Not assessed")  # the page's own gettext, or the global one
+        return Markup('<span class="badge text-bg-secondary">{}</span>').format(text)
+    return Markup('<span class="badge colour-{}">{}</span>').format(colour, context.call(context["label"], colour, Colour))
+
+
 def init_template_helpers(app) -> None:
     # in place of the callables Flask-Babel installed (same behaviour, see template_gettext); imported macros use these
     unbound = template_gettext()
@@ -106,8 +126,9 @@ def init_template_helpers(app) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["isodate"] = iso_date
     app.jinja_env.filters["label"] = label
-    app.jinja_env.filters["colour_label"] = lambda v: label(v, Colour)
-    app.jinja_env.filters["type_label"] = lambda v: label(v, ProfileType)
+    app.jinja_env.filters["colour_label"] = colour_label
+    app.jinja_env.filters["type_label"] = type_label
+    app.jinja_env.globals["colour_badge"] = colour_badge
     app.jinja_env.filters["count_in"] = lambda key, counts: counts.get(key, 0)
     from assist.assessments.explain import explain, factor_name, trigger_text
 

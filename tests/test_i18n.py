@@ -93,3 +93,14 @@ def test_the_request_catalogue_follows_force_locale_and_refresh(app):
         refresh()
         assert gettext("Household head") == "Household head"
         assert render_template_string("{{ label(colour) }}", colour=Colour.GREEN) == "Green"
+
+
+def test_colour_labels_written_in_a_template_follow_the_reader_not_the_first_page(client, auth, world):
+    """A filter on a constant ("red"|colour_label) must not be worked out once when the template is compiled: the
+    dashboard's colour chart, first shown in Chinese, was then shown with Chinese labels to English readers."""
+    auth.login("admin")
+    assert "红色" in client.get("/").get_data(as_text=True)
+    client.get("/locale/en?next=/")
+    page = client.get("/").get_data(as_text=True)
+    assert "Red" in page and "红色" not in page
+    assert '<span class="badge colour-red">Red</span>' in page
