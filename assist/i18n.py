@@ -115,7 +115,9 @@ def colour_badge(context, colour) -> Markup:
     if not colour:
         text = context.call(context["_"], "Not assessed")  # the page's own gettext, or the global one
         return Markup('<span class="badge text-bg-secondary">{}</span>').format(text)
-    return Markup('<span class="badge colour-{}">{}</span>').format(colour, context.call(context["label"], colour, Colour))
+    return Markup('<span class="badge colour-{}">{}</span>').format(
+        colour, context.call(context["label"], colour, Colour)
+    )
 
 
 def init_template_helpers(app) -> None:
