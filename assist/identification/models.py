@@ -184,6 +184,8 @@ class Candidate(db.Model):
         Index("uq_candidates_open_person", "id_index", unique=True, sqlite_where=_OPEN_SQL, postgresql_where=_OPEN_SQL),
         Index("ix_candidates_area_status_score", "area_id", "status", "score", "id"),
         Index("ix_candidates_status_score", "status", "score", "id"),
+        # the foreign key's own index: removing imported rows checks each against the candidates that point at it
+        Index("ix_candidates_person_id", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
