@@ -65,12 +65,6 @@ _checked_values = itemgetter(*PERSON_KEYS[: -len(LINK_KEYS) - 1])
 PROCESS_MIN_ROWS = 20_000
 
 
-def check_batch(chunk: list[tuple[int, list]], ctx: columns.RowContext, import_id: int, full: bool) -> tuple:
-    """One batch of rows checked: (last row number, people, rejects, full)."""
-    persons, rejected = columns.check_rows(chunk, ctx)
-    return chunk[-1][0], _people(persons, ctx, import_id), _rejects(rejected, import_id), full
-
-
 def _people(persons: list[dict], ctx: columns.RowContext, import_id: int) -> list[tuple]:
     dumps = orjson.dumps
     unlinked = (import_id, None, None, False)
@@ -95,11 +89,11 @@ def _rejects(rejected: list[tuple[int, list, list]], import_id: int) -> list[tup
 
 
 def checked_batches(source: tuple, ctx: columns.RowContext, batch: int, import_id: int, share=None):
-    """The rows of ``source`` (content, format, encoding, the last row done) checked batch by batch.
+    """The rows of ``source`` (content, format, encoding, the last row done) checked batch by batch, each as (last row
+    number, people, rejects, full).
 
     A first batch of a large size is only a slice long, so the writer starts on it while the rest is checked.
-    With ``share`` (a :class:`Share`), only every n-th batch is checked here, the others by other processes: each
-    batch is prepared, then settled once the ID numbers of every batch before it are known.
+    With ``share`` (a :class:`Share`), only every n-th batch is checked here, the others by other processes.
     """
     chunk: list[tuple[int, list]] = []
     size = min(batch, SLICE)
@@ -107,16 +101,11 @@ def checked_batches(source: tuple, ctx: columns.RowContext, batch: int, import_i
     for row in reader.rows(*source):
         chunk.append(row)
         if len(chunk) >= size:
-            if share is None:
-                yield _checked_in_slices(chunk, ctx, import_id, full=True)
-            elif share.mine(number):
-                yield _checked_in_share(chunk, ctx, import_id, True, share, number)
+            if share is None or share.mine(number):
+                yield _checked(chunk, ctx, import_id, True, share, number)
             chunk, size, number = [], batch, number + 1
-    if chunk:
-        if share is None:
-            yield _checked_in_slices(chunk, ctx, import_id, full=False)
-        elif share.mine(number):
-            yield _checked_in_share(chunk, ctx, import_id, False, share, number)
+    if chunk and (share is None or share.mine(number)):
+        yield _checked(chunk, ctx, import_id, False, share, number)
 
 
 #: rows checked at a time within a batch: a larger batch is checked a slice at a time (each phase of check_rows then
@@ -124,25 +113,19 @@ def checked_batches(source: tuple, ctx: columns.RowContext, batch: int, import_i
 SLICE = 2_000
 
 
-def _checked_in_slices(chunk: list[tuple[int, list]], ctx, import_id: int, full: bool) -> tuple:
-    people: list[tuple] = []
-    rejects: list[tuple] = []
-    for start in range(0, len(chunk), SLICE):
-        _last, some_people, some_rejects, _full = check_batch(chunk[start : start + SLICE], ctx, import_id, full)
-        people += some_people
-        rejects += some_rejects
-    return chunk[-1][0], people, rejects, full
-
-
-def _checked_in_share(chunk: list[tuple[int, list]], ctx, import_id: int, full: bool, share, number: int) -> tuple:
-    """A batch checked by one of several processes: prepared slice by slice (the costly part, at the same time as the
-    other processes' batches), then settled in file order once the batches before it are known."""
+def _checked(chunk: list[tuple[int, list]], ctx, import_id: int, full: bool, share, number: int) -> tuple:
+    """One batch checked a slice at a time. Alone, each slice is prepared and settled in turn; sharing the file, every
+    slice is prepared first (the costly part, at the same time as the other processes' batches), then all are settled
+    in file order once the ID numbers of the batches before this one are known."""
     slices = [chunk[start : start + SLICE] for start in range(0, len(chunk), SLICE)]
-    prepared = [columns.prepare_rows(rows, ctx) for rows in slices]
-    share.wait_for_batches_before(number, ctx.seen)
+    prepared = None
+    if share is not None:
+        prepared = [columns.prepare_rows(rows, ctx) for rows in slices]
+        share.wait_for_batches_before(number, ctx.seen)
     people: list[tuple] = []
     rejects: list[tuple] = []
-    for rows, prep in zip(slices, prepared, strict=True):
+    for i, rows in enumerate(slices):
+        prep = prepared[i] if prepared is not None else columns.prepare_rows(rows, ctx)
         persons, rejected = columns.settle_rows(rows, prep, ctx)
         people += _people(persons, ctx, import_id)
         rejects += _rejects(rejected, import_id)

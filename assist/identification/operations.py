@@ -495,7 +495,7 @@ def differences(new: dict, member) -> dict[str, list]:
 def _write_batch(imp_id: int, source: str, owner: str, ctx, persons: list[tuple], rejects: list[tuple], last: int):
     """Write one batch and the import's progress in one transaction (a killed import repeats at most this batch).
 
-    ``persons`` and ``rejects`` come from checking.check_batch: tuples of PERSON_KEYS and REJECT_KEYS.
+    ``persons`` and ``rejects`` come from checking.checked_batches: tuples of PERSON_KEYS and REJECT_KEYS.
     """
     threshold = ctx.rules["threshold"]
     connection = db.session.connection()
