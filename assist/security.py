@@ -12,6 +12,7 @@ from assist.extensions import api, csrf, db, login_manager
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: anonymous JSON calls that use no session, so there is nothing for CSRF to protect
 CSRF_EXEMPT = frozenset({"api_main.Tokens", "api_sponsors.Sponsors"})
+LOGIN_FOR_TOKEN = ("api_main.Tokens", "POST")
 #: anonymous registrations (page and API), which say whether a user name is taken: throttled per address
 NAME_PROBES = frozenset({"sponsors.register", "api_sponsors.Sponsors"})
 #: when the session's login happened and when it was last used (seconds since the epoch, the app's clock)
@@ -141,7 +142,8 @@ def init_security(app) -> None:
         if endpoint is None:
             return None  # no such route: the 404 handler answers
         public = permissions.is_public(endpoint, request.method)
-        token = bearer_token()
+        # a client logging in again may still send its ended token: the login itself needs none
+        token = None if (endpoint, request.method) == LOGIN_FOR_TOKEN else bearer_token()
         if is_api_request() and not current_user.is_authenticated and (token is not None or not public):
             # an API client is told to authenticate (401) before anything about CSRF (400)
             if token is not None:

@@ -191,3 +191,12 @@ def test_a_session_ends_after_its_absolute_lifetime_however_busy(app, world):
     with browser.session_transaction() as session:
         session[LOGIN_AT] -= 120
     assert not _in(browser)
+
+
+def test_a_client_logs_in_again_while_still_sending_its_ended_token(app, world):
+    api = app.test_client()
+    headers = _token(api)
+    assert api.delete("/api/v1/tokens", headers=headers).status_code == 204
+    again = api.post("/api/v1/tokens", json={"username": "cw_a", "password": PASSWORD}, headers=headers)
+    assert again.status_code == 201
+    assert _token_works(api, {"Authorization": f"Bearer {again.get_json()['token']}"})
