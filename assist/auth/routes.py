@@ -65,9 +65,8 @@ def profile():
                 apply_errors(form, exc)
             else:
                 db.session.commit()
-                renew_session(
-                    current_user._get_current_object()
-                )  # the other sessions and the API tokens ended; this one goes on
+                # the other sessions and the API tokens ended; this one goes on
+                renew_session(current_user._get_current_object())
                 flash(_("Password changed."), "success")
                 return redirect(url_for("auth.profile"))
     status = 422 if request.method == "POST" else 200
