@@ -69,10 +69,18 @@ class Config:
         },
         "security": [{"bearerAuth": []}],
     }
-    #: failed logins allowed per user name (and, ten times that, per address) in the window below
+    #: failed logins allowed per user name from one address (and, ten times that, per address) in the window below;
+    #: a name that failed ten times that from everywhere is refused only to addresses it never logged in from
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_SECONDS = 15 * 60
+    #: anonymous registrations told "user name taken" per address in the same window
+    REGISTRATION_MAX_NAMES_TAKEN = 10
+    #: login attempts are kept this long (the addresses a user logged in from), then pruned by a daily job
+    LOGIN_ATTEMPTS_KEEP_DAYS = 30
     API_TOKEN_DAYS = 30
+    #: a session ends after this long unused, and this long after the login however busy
+    SESSION_IDLE_SECONDS = 2 * 3600
+    SESSION_MAX_SECONDS = 12 * 3600
     #: reverse proxies in front of the app (nginx: 1), so client addresses come from X-Forwarded-For
     PROXIES = int(os.environ.get("ASSIST_PROXIES", "0") or 0)
     PER_PAGE = 25

@@ -130,7 +130,7 @@ RULES: dict[str, object] = {
     # JSON API
     "api-docs.openapi_json": PUBLIC,
     "api_main.Health": PUBLIC,
-    "api_main.Tokens": PUBLIC,
+    "api_main.Tokens": {"POST": PUBLIC, "DELETE": EVERYONE},
     "api_areas.Areas": {"GET": STAFF, "POST": ADMIN},
     "api_families.Families": STAFF,
     "api_families.FamilyById": STAFF,

@@ -33,7 +33,8 @@ JOBS = [
         "jobs.tasks:database_statistics",
         "cron",
         {"hour": 4, "minute": 30},
-        "Refresh the database planner statistics, so lists and searches keep using their indexes",
+        "Prune old login attempts and expired API tokens; refresh the database planner statistics, so lists and "
+        "searches keep using their indexes",
     ),
     Job(
         "exit-candidates",

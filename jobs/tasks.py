@@ -36,10 +36,14 @@ def exit_candidates(app) -> dict:
 
 
 def database_statistics(app) -> dict:
+    from assist.auth.operations import prune_login_records
+    from assist.extensions import db
     from assist.maintenance import refresh_statistics
 
     with app.app_context():
-        return {"ran": refresh_statistics()}
+        pruned = prune_login_records()  # old login attempts and expired tokens, before the statistics
+        db.session.commit()
+        return {"ran": refresh_statistics(), **pruned}
 
 
 # posts and agreements (issue 3, demo/CLI/jobs part)

@@ -195,6 +195,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api-docs.openapi_json", "GET"): everyone(200),
     ("api_main.Health", "GET"): everyone(200),
     ("api_main.Tokens", "POST"): everyone(422),
+    ("api_main.Tokens", "DELETE"): row(401, 204, 204, 204, 204, 204),
     ("api_areas.Areas", "GET"): API_STAFF,
     ("api_areas.Areas", "POST"): row(401, 422, 403, 403, 403, 403),
     ("api_families.Families", "GET"): API_STAFF,
@@ -299,10 +300,12 @@ LAST = (
     "agreements.cancel",
     "portal.withdraw",
     "portal.claim",
-    "auth.login",
-    "auth.logout",
     # issue 3, the API part: the sponsor's claim of the open post (made through the API before) goes back
     "api_posts.WithdrawClaim",
+    # issue 10: DELETE revokes the API token, and logout ends every session and token of the user
+    "api_main.Tokens",
+    "auth.login",
+    "auth.logout",
 )
 
 

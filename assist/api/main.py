@@ -2,13 +2,14 @@
 
 from flask import request
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
 from assist.api.schemas import ErrorSchema, HealthSchema, TokenRequest, TokenSchema
 from assist.auth import operations as accounts
 from assist.errors import DomainError
 from assist.extensions import db
-from assist.security import api_error
+from assist.security import api_error, bearer_token
 
 blp = Blueprint("api_main", __name__, description="Health and authentication")
 
@@ -37,6 +38,18 @@ class Tokens(MethodView):
         except DomainError as exc:
             db.session.commit()  # keep the failed attempt: that is what throttles
             return api_error(exc.status, exc.code, exc.message)
-        token = accounts.issue_token(user)
+        token, expires_at = accounts.issue_token(user)
         db.session.commit()
-        return {"token": token}
+        return {"token": token, "expires_at": expires_at}
+
+    @blp.response(204)
+    @blp.alt_response(400, schema=ErrorSchema, description="Called without a bearer token (a session has none)")
+    @blp.alt_response(401, schema=ErrorSchema, description="The token is missing, wrong, expired or revoked")
+    def delete(self):
+        """Revoke the bearer token this call is made with (the API's logout); other tokens and sessions go on."""
+        token = bearer_token()
+        if token is None:
+            return api_error(400, "bad_request", _("Send the token to revoke as Authorization: Bearer <token>."))
+        accounts.revoke_token(token)
+        db.session.commit()
+        return None

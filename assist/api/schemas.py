@@ -66,6 +66,8 @@ class TokenRequest(Schema):
 
 class TokenSchema(Schema):
     token = fields.String()
+    #: when the token stops working (it ends sooner at logout, a password change, deactivation or DELETE /tokens)
+    expires_at = fields.DateTime()
 
 
 class AreaSchema(Schema):

@@ -39,6 +39,9 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: raised by logout, a password change and deactivation; a session carries the value it was opened with
+    #: (``get_id``), so raising it ends every session of the user at once, in every process
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     areas: Mapped[list[Area]] = relationship(secondary=user_areas, order_by=Area.code)
 
@@ -49,6 +52,10 @@ class User(UserMixin, db.Model):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    def get_id(self) -> str:
+        """What a session keeps: the user and the generation it was opened in (``id.generation``)."""
+        return f"{self.id}.{self.session_generation}"
 
     def __repr__(self) -> str:
         return loaded_repr(self, "username", "role")
@@ -69,7 +76,8 @@ class ApiToken(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """One login try; failures in the recent window lock the name (kept in the database, so all processes agree)."""
+    """One login try, or an anonymous registration told that a user name is taken; recent failures throttle the
+    name from that address, and the address (kept in the database, so all processes agree)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -79,6 +87,9 @@ class LoginAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60))
+    #: the client's address (an IPv6 address by its /64 network)
     address: Mapped[str] = mapped_column(String(64), default="")
+    #: "login", or "register": a registration answered that the user name is taken
+    kind: Mapped[str] = mapped_column(String(10), default="login", server_default="login")
     success: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,15 +2,16 @@
 
 import contextlib
 import hashlib
+import ipaddress
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
+from sqlalchemy import case, delete, func
 
 from assist import audit
 from assist.areas.models import Area
@@ -66,41 +67,119 @@ class LoginFailed(DomainError):
     code = "unauthorized"
 
 
-def authenticate(username: str, password: str, address: str = "") -> User:
-    """The user for these credentials; every try is recorded and too many recent failures lock the name.
+_dummy_hashes: dict[bool, str] = {}
 
-    The record lives in the database, so every web worker and every process counts the same failures.
+
+def _dummy_hash() -> str:
+    """A hash no password matches, verified for unknown and deactivated names so that they cost what a real one does."""
+    fast = bool(current_app.config.get("PASSWORD_HASHER_FAST"))
+    if fast not in _dummy_hashes:
+        _dummy_hashes[fast] = hash_password(secrets.token_urlsafe(32))
+    return _dummy_hashes[fast]
+
+
+def address_key(address: str) -> str:
+    """The address a throttle counts: an IPv4 address, or the /64 network of an IPv6 one (one host holds a /64)."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return (address or "").strip()[:64]
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _locked(username: str, address: str, since) -> bool:
+    """Too many recent failures: of this name from this address, from this address, or of this name from everywhere
+    (that last one only for addresses the name never logged in from, so strangers cannot lock its owner out)."""
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    failed = (LoginAttempt.kind == "login") & LoginAttempt.success.is_(False) & (LoginAttempt.at >= since)
+    by_pair, by_address, by_name = db.session.execute(
+        db.select(
+            func.count(case(((LoginAttempt.username == username) & (LoginAttempt.address == address), 1))),
+            func.count(case((LoginAttempt.address == address, 1))),
+            func.count(case((LoginAttempt.username == username, 1))),
+        ).where(failed, (LoginAttempt.username == username) | (LoginAttempt.address == address))
+    ).one()
+    if by_pair >= limit or by_address >= 10 * limit:
+        return True
+    if by_name < 10 * limit:
+        return False
+    known = db.session.scalar(
+        db.select(LoginAttempt.id)
+        .where(
+            LoginAttempt.kind == "login",
+            LoginAttempt.success.is_(True),
+            LoginAttempt.username == username,
+            LoginAttempt.address == address,
+        )
+        .limit(1)
+    )
+    return known is None
+
+
+def authenticate(username: str, password: str, address: str = "") -> User:
+    """The user for these credentials (the login page and API tokens alike); every try is recorded.
+
+    Every failure answers in the same words, after the same work (one password-hash verification, against a dummy
+    hash for unknown and deactivated names), so neither tells which names exist. Failures are throttled per name and
+    address together, so a stranger elsewhere cannot lock the owner out. The record lives in the database, so every
+    web worker and every process counts the same failures.
     """
     username = (username or "").strip()[:60]
+    address = address_key(address)
     cfg = current_app.config
-    since = utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
-    failures = db.session.scalar(
-        db.select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at >= since
-        )
-    )
-    by_address = 0
-    if address:
-        by_address = db.session.scalar(
-            db.select(func.count(LoginAttempt.id)).where(
-                LoginAttempt.address == address, LoginAttempt.success.is_(False), LoginAttempt.at >= since
-            )
-        )
-    if failures >= cfg["LOGIN_MAX_FAILURES"] or by_address >= 10 * cfg["LOGIN_MAX_FAILURES"]:
+    if _locked(username, address, utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])):
         minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
         raise LoginLocked(str(_l("Too many failed logins. Try again in %(minutes)s minutes.", minutes=minutes)))
     user = db.session.scalar(db.select(User).where(User.username == username))
-    ok = user is not None and user.active and check_password(user, password or "")
-    if user is None:
-        # spend the same time as a real check, so timing does not tell which names exist
+    if user is not None and user.active:
+        ok = check_password(user, password or "")
+    else:
         with contextlib.suppress(VerificationError, InvalidHashError):
-            _hasher().verify(hash_password("x" * 12), password or "")
-    db.session.add(LoginAttempt(username=username, address=address[:64], success=ok))
+            _hasher().verify(_dummy_hash(), password or "")
+        ok = False
+    db.session.add(LoginAttempt(username=username, address=address, success=ok))
     if not ok:
         raise LoginFailed(str(_l("Wrong user name or password.")))
     user.last_login_at = utcnow()
     audit.record(user, "login", "user", user.id, summary=username)
     return user
+
+
+def check_name_probe(username, address: str) -> None:
+    """Throttle what an anonymous registration tells about user names (its "user name taken"), per address.
+
+    Past the limit the registration is refused before anything is said about the name; a name that is taken is
+    recorded as one more probe (the caller commits it whatever the registration's outcome).
+    """
+    address = address_key(address)
+    cfg = current_app.config
+    since = utcnow() - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
+    probes = db.session.scalar(
+        db.select(func.count(LoginAttempt.id)).where(
+            LoginAttempt.kind == "register", LoginAttempt.address == address, LoginAttempt.at >= since
+        )
+    )
+    if probes >= cfg["REGISTRATION_MAX_NAMES_TAKEN"]:
+        minutes = cfg["LOGIN_WINDOW_SECONDS"] // 60
+        raise LoginLocked(
+            str(_l("Too many registrations from your address. Try again in %(minutes)s minutes.", minutes=minutes))
+        )
+    username = username.strip()[:60] if isinstance(username, str) else ""
+    if username and db.session.scalar(db.select(User.id).where(User.username == username)):
+        db.session.add(LoginAttempt(kind="register", username=username, address=address, success=False))
+
+
+def prune_login_records() -> dict[str, int]:
+    """Delete login attempts older than the days kept, and expired API tokens (the daily job; safe to run twice)."""
+    now = utcnow()
+    keep = timedelta(days=current_app.config["LOGIN_ATTEMPTS_KEEP_DAYS"])
+    attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - keep)).rowcount
+    tokens = db.session.execute(delete(ApiToken).where(ApiToken.expires_at < now)).rowcount
+    return {"login_attempts": attempts, "expired_tokens": tokens}
 
 
 def _areas_by_code(codes: list[str]) -> list[Area]:
@@ -197,6 +276,7 @@ def update_user(
         if problem:
             raise ValidationFailed(problem, {"password": problem})
         user.password_hash = hash_password(password)
+        end_sessions(user)
     if display_name is not None:
         user.display_name = display_name[:60]
     if email is not None:
@@ -208,6 +288,8 @@ def update_user(
     if role is not None:
         user.role = role
     if active is not None:
+        if user.active and not active:
+            end_sessions(user)
         user.active = active
     if area_codes is not None:
         user.areas = _areas_by_code(area_codes)
@@ -228,17 +310,26 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User) -> str:
-    """A new API token for ``user``; only its hash is kept."""
+def end_sessions(user: User) -> None:
+    """End every session and API token of ``user`` (logout, a password change, deactivation), in every process."""
+    user.session_generation = User.session_generation + 1
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    db.session.flush()
+
+
+def issue_token(user: User) -> tuple[str, datetime]:
+    """A new API token for ``user`` and when it expires; only its hash is kept."""
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        ApiToken(
-            user_id=user.id,
-            token_hash=_token_hash(token),
-            expires_at=utcnow() + timedelta(days=current_app.config["API_TOKEN_DAYS"]),
-        )
-    )
-    return token
+    expires_at = utcnow() + timedelta(days=current_app.config["API_TOKEN_DAYS"])
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
+    return token, expires_at
+
+
+def revoke_token(token: str) -> bool:
+    """Revoke one API token (the one a client logs out with); False when there was no such live token."""
+    if not token or len(token) > 200:
+        return False
+    return db.session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token))).rowcount > 0
 
 
 def user_for_token(token: str) -> User | None:

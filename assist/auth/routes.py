@@ -1,8 +1,8 @@
 """Login, logout and one's own profile."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from assist.auth import operations
 from assist.auth.forms import EmailForm, LoginForm, PasswordForm
@@ -10,6 +10,7 @@ from assist.errors import DomainError
 from assist.extensions import db
 from assist.forms import apply_errors
 from assist.i18n import safe_next
+from assist.security import end_session, renew_session, start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -33,12 +34,7 @@ def login():
             status = 401
         else:
             db.session.commit()
-            locale = session.get("locale")
-            session.clear()  # a fresh session on login (no fixation)
-            if locale:
-                session["locale"] = locale
-            login_user(user)
-            session.permanent = True
+            start_session(user)
             return redirect(safe_next(request.args.get("next"), url_for("main.index")))
     elif request.method == "POST":
         status = 422
@@ -47,11 +43,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    """Log out everywhere: every session and API token of the user ends, not only this browser's."""
+    operations.end_sessions(current_user)
+    db.session.commit()
+    end_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -70,6 +65,8 @@ def profile():
                 apply_errors(form, exc)
             else:
                 db.session.commit()
+                # the other sessions and the API tokens ended; this one goes on
+                renew_session(current_user._get_current_object())
                 flash(_("Password changed."), "success")
                 return redirect(url_for("auth.profile"))
     status = 422 if request.method == "POST" else 200

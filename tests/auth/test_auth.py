@@ -65,7 +65,8 @@ def test_throttling_locks_after_five_failures_even_with_the_right_password(clien
 
 
 def test_throttling_counts_failures_made_by_another_process(app, client, auth, world, database_url):
-    """Failures recorded by a separate OS process lock the name here: the count lives in the database."""
+    """Failures recorded by a separate OS process lock the name here: the count lives in the database. (The other
+    process fails from the test client's own address: failures from elsewhere lock only their own address.)"""
     script = textwrap.dedent(
         f"""
         import sys
@@ -77,7 +78,7 @@ def test_throttling_counts_failures_made_by_another_process(app, client, auth, w
         with app.app_context():
             for _ in range(5):
                 try:
-                    operations.authenticate("cw_a", "guess", "10.0.0.9")
+                    operations.authenticate("cw_a", "guess", "127.0.0.1")
                 except operations.LoginFailed:
                     db.session.commit()
         """
