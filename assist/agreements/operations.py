@@ -504,7 +504,8 @@ def enter_paper_agreement(
         raise ValidationFailed(str(_l("Please correct the marked fields.")), errors)
     if post.status == PostStatus.DRAFT:
         posts.publish_post(actor, post)
-    posts.claim_post(actor, post, sponsor=sponsor)
+    # a paper agreement still running takes up the sponsor's pledge like any claim; one that already ended does not
+    posts.claim_post(actor, post, sponsor=sponsor, within_pledge=clean["end_on"] >= today)
     agreement = _insert(actor, post, clean, from_paper=True)
     sign_agreement(actor, agreement, signed_on, scan=data.get("scan"), today=today)
     return agreement

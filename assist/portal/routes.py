@@ -96,7 +96,15 @@ def market_post(post_id: int):
     items, _total, _context = market_page(sponsor, MarketFilters(post_id=post_id), page=1, per_page=1)
     if not items:
         abort(404)
-    return render_template("portal/market_post.html", item=items[0], sponsor=sponsor, confirm_form=ConfirmForm())
+    posts_left, budget_left = posts.remaining_pledge(sponsor)
+    return render_template(
+        "portal/market_post.html",
+        item=items[0],
+        sponsor=sponsor,
+        posts_left=posts_left,
+        budget_left=budget_left,
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.route("/market/<int:post_id>/claim", methods=["POST"])
