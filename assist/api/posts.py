@@ -122,7 +122,11 @@ class PublishPost(MethodView):
 @blp.route("/posts/<int:post_id>/claim")
 class ClaimPost(MethodView):
     @blp.response(200, schemas.ClaimOut)
-    @blp.alt_response(409, schema=schemas.ErrorSchema, description="Already claimed by another sponsor, or beyond the sponsor's pledge")
+    @blp.alt_response(
+        409,
+        schema=schemas.ErrorSchema,
+        description="Already claimed by another sponsor, or beyond the sponsor's pledge",
+    )
     @blp.alt_response(403, schema=schemas.ErrorSchema, description="The sponsor is not approved (yet)")
     def post(self, post_id):
         """Claim an open post for the caller's sponsor (认领): reserved for it for the claim period, or 409 when
