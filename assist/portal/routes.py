@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from assist.agreements.models import Agreement
-from assist.agreements.operations import sponsor_may_see_member
+from assist.agreements.operations import parties, sponsor_may_see_member
 from assist.areas.models import Area
 from assist.db_types import utcnow
 from assist.enums import Colour, HardshipCategory, PostStatus, Role
@@ -19,7 +19,6 @@ from assist.portal.forms import ConfirmForm, MarketFilterForm
 from assist.posts import operations as posts
 from assist.posts.market import PAGE_SIZE, MarketFilters, market_page
 from assist.posts.models import Post
-from assist.settings.operations import get_settings
 from assist.sponsors.models import Sponsor
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -173,5 +172,5 @@ def agreement(agreement_id: int):
         show_member=show_member,
         # the member's name and the family's phone, the contact needed, only once signed; nothing else of the family
         family_phone=agreement.family.phone if show_member else None,
-        union_name=get_settings()["union_name"],
+        parties=parties(agreement),
     )
