@@ -507,7 +507,13 @@ def enter_paper_agreement(
     if post.status == PostStatus.DRAFT:
         posts.publish_post(actor, post)
     # a paper agreement still running takes up the sponsor's pledge like any claim; one that already ended does not
-    posts.claim_post(actor, post, sponsor=sponsor, within_pledge=clean["end_on"] >= today)
+    running = clean["end_on"] >= today
+    if running:
+        try:
+            posts.check_pledge(sponsor, post.monthly_amount_fen)
+        except Conflict as exc:  # named beside the sponsor chosen on the form
+            raise Conflict(exc.message, {"sponsor_id": exc.message}) from None
+    posts.claim_post(actor, post, sponsor=sponsor, within_pledge=running)
     agreement = _insert(actor, post, clean, from_paper=True)
     sign_agreement(actor, agreement, signed_on, scan=data.get("scan"), today=today)
     return agreement

@@ -242,9 +242,8 @@ def decide_change(actor, sponsor: Sponsor, decision: str, reason: str = "") -> S
     if change is None:
         raise Conflict(str(_l("No change of name or credit code is awaiting a decision.")))
     if decision == "approve" and _credit_code_taken(change.credit_code, sponsor.id):
-        raise Conflict(
-            str(_l("An organisation with this credit code is already registered.")), {"credit_code": "taken"}
-        )
+        message = str(_l("An organisation with this credit code is already registered."))
+        raise Conflict(message, {"credit_code": message})
     target = SponsorChangeStatus.APPROVED if decision == "approve" else SponsorChangeStatus.REJECTED
     result = db.session.execute(
         update(SponsorChange)

@@ -120,8 +120,9 @@ def test_a_running_paper_agreement_takes_up_the_pledge_an_ended_one_does_not(wor
     update_sponsor(world.admin, market.org, {"pledge_posts": 1})  # taken by the market's claimed post
     today = date(2026, 6, 10)
     running = {"start_on": date(2026, 1, 1), "end_on": date(2026, 12, 31), "signed_on": date(2025, 12, 20)}
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as refused:
         agreements.enter_paper_agreement(world.admin, market.open_post, market.org, running, today=today)
+    assert "承诺" in refused.value.fields["sponsor_id"]  # beside the sponsor chosen on the paper form
     assert market.open_post.status == PostStatus.OPEN
     ended = {"start_on": date(2024, 1, 1), "end_on": date(2024, 12, 31), "signed_on": date(2023, 12, 20)}
     agreement = agreements.enter_paper_agreement(world.admin, market.open_post, market.org, ended, today=today)
