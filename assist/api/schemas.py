@@ -269,6 +269,12 @@ class SponsorIn(Schema):
     password = Text(256, required=True, load_only=True)
 
 
+class SponsorChangeOut(Schema):
+    name = fields.String()
+    credit_code = fields.String()
+    requested_at = fields.DateTime()
+
+
 class SponsorOut(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -286,6 +292,11 @@ class SponsorOut(Schema):
     status_reason = fields.String()
     decided_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+    pending_change = fields.Nested(
+        SponsorChangeOut,
+        allow_none=True,
+        metadata={"description": "a new name or credit code awaiting the union's approval (the above stay in force)"},
+    )
 
 
 class SponsorListArgs(Schema):

@@ -63,6 +63,12 @@ def test_an_approved_sponsors_new_name_and_code_wait_for_the_admin(client, auth,
     )
     page = client.get(url).get_data(as_text=True)
     assert 'id="identity-change"' in page and NEW_NAME in page
+    body = client.get(f"/api/v1/sponsors/{org_id}").get_json()
+    assert (body["name"], body["pending_change"]["name"], body["pending_change"]["credit_code"]) == (
+        old_name,
+        NEW_NAME,
+        new_code,
+    )
     assert client.post(f"/sponsors/{org_id}/change/approve", data={"csrf_token": token}).status_code == 403
     auth.logout()
 
