@@ -169,10 +169,12 @@ class Market(MethodView):
             preferred_only=args["preferred_only"],
         )
         items, total, context = market.market_page(sponsor, filters, args["page"], args["per_page"])
+        posts_left, _budget = operations.remaining_pledge(sponsor)
         return {
             "items": [
                 {
                     **vars(p),
+                    "claimable": posts_left > 0 and p.within_budget,
                     "category": p.category.value,
                     "colour": p.colour.value if p.colour else None,
                     "primary_type": p.primary_type.value if p.primary_type else None,
@@ -183,4 +185,5 @@ class Market(MethodView):
             "per_page": args["per_page"],
             "total": total,
             "remaining_budget_fen": context["remaining_budget_fen"],
+            "remaining_posts": posts_left,
         }

@@ -411,6 +411,9 @@ class MarketPostOut(Schema):
     days_waiting = fields.Integer()
     preferred = fields.Boolean(metadata={"description": "in one of the sponsor's preferred areas"})
     within_budget = fields.Boolean(metadata={"description": "within the sponsor's remaining monthly pledge"})
+    claimable = fields.Boolean(
+        metadata={"description": "the sponsor's pledge has room for it (a post left and within the budget left)"}
+    )
 
 
 class MarketPage(Schema):
@@ -419,6 +422,7 @@ class MarketPage(Schema):
     per_page = fields.Integer()
     total = fields.Integer()
     remaining_budget_fen = fields.Integer()
+    remaining_posts = fields.Integer(metadata={"description": "pledged posts not yet claimed or carried"})
 
 
 class AgreementIn(Schema):

@@ -77,6 +77,8 @@ def test_the_api_answers_409_beyond_the_pledge(client, world, market):
     )
     db.session.expire_all()
     assert market.open_post.status == PostStatus.OPEN
+    listed = client.get("/api/v1/market", headers=token_for(client, "sponsor")).get_json()
+    assert listed["remaining_posts"] == 0 and [p["claimable"] for p in listed["items"]] == [False]
 
 
 def test_the_market_says_what_is_left_and_disables_claims_beyond_it(client, auth, world, market):
