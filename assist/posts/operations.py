@@ -503,7 +503,7 @@ def check_pledge(sponsor: Sponsor, amount_fen: int) -> None:
     by the same sponsor at once are counted one after the other: the second sees the first's claim once it commits."""
     stmt = select(Sponsor.pledge_posts, Sponsor.pledge_budget_fen).where(Sponsor.id == sponsor.id)
     if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows referring to the sponsor still insert
     pledge_posts, pledge_fen = db.session.execute(stmt).one()
     n, total = carried([sponsor.id]).get(sponsor.id, (0, 0))
     if n + 1 > pledge_posts:
