@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import insert, select, text
 
 from assist.agreements.models import Agreement, Suspension
-from assist.agreements.operations import add_months, default_end
+from assist.agreements.operations import add_months, default_end, fill_signed_parties
 from assist.areas.models import Area
 from assist.auth.models import User
 from assist.auth.operations import create_user
@@ -757,6 +757,7 @@ def build_scheme(families: int, seed: int, areas: dict[str, Area], today: date) 
         # Core executemany: one statement per table (the ORM's bulk path would insert row by row here)
         for i in range(0, len(rows), 5000):
             db.session.execute(insert(table), rows[i : i + 5000])
+    fill_signed_parties()  # each signed agreement names its parties as signed
 
     logins = []
     for k in range(min(5, len(sponsors))):

@@ -107,6 +107,14 @@ class SponsorStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
+class SponsorChangeStatus(StrEnum):
+    """A change of a sponsor's legal identity (name, credit code) awaiting the union's decision."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class PostStatus(StrEnum):
     DRAFT = "draft"
     OPEN = "open"

@@ -19,7 +19,7 @@ from assist.inbox.models import Notification
 from assist.posts.models import MatchRun, Offer, Post, PostEvent
 from assist.schedule.models import JobRun, SchedulerLease
 from assist.settings.models import Setting
-from assist.sponsors.models import Sponsor, sponsor_areas
+from assist.sponsors.models import Sponsor, SponsorChange, sponsor_areas
 from assist.stipends.models import StipendBatch, StipendRecord
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "SchedulerLease",
     "Setting",
     "Sponsor",
+    "SponsorChange",
     "StipendBatch",
     "StipendRecord",
     "Suspension",

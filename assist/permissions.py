@@ -64,6 +64,8 @@ RULES: dict[str, object] = {
     "sponsors.approve": ADMIN,
     "sponsors.reject": ADMIN,
     "sponsors.suspend": ADMIN,
+    "sponsors.approve_change": ADMIN,
+    "sponsors.reject_change": ADMIN,
     "sponsors.edit": frozenset({A, S}),
     "sponsors.add_user": frozenset({A, S}),
     "sponsors.mine": frozenset({S}),

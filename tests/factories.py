@@ -209,6 +209,19 @@ def build_market(world: World) -> Market:
     return Market(org, other_org, other_user, pending_org, claimed, agreement, open_post)
 
 
+def open_post(world: World, amount_fen: int = 50_000, area_code: str = "330482002001"):
+    """An open post in a family of its own (town B by default), for a member with no work ability."""
+    fam = family(
+        world.cw_b if area_code.startswith("330482002") else world.cw_a,
+        area_code,
+        head_name="刘洋",
+        members=[member(name="赵敏", work_ability="none")],
+        consent_on=date(2026, 2, 1),
+        consent_scope="帮扶所需信息",
+    )
+    return post(world.cw_b if area_code.startswith("330482002") else world.cw_a, fam, monthly_amount_fen=amount_fen)
+
+
 # bulk matching ---------------------------------------------------------------------------------------------------------
 
 

@@ -118,6 +118,10 @@ def test_demo_data_has_sponsors_posts_in_every_state_and_years_of_agreements(run
     assert all(held.get(s.id, (0, 0))[0] <= s.pledge_posts for s in sponsors)
     assert all(held.get(s.id, (0, 0))[1] <= s.pledge_budget_fen for s in sponsors)
     assert not any(s.id in held for s in sponsors if not s.approved)
+    # every signed agreement names its parties as signed (issue 10)
+    assert not db.session.scalar(
+        select(func.count()).where(Agreement.signed_on.is_not(None), Agreement.party_a_name.is_(None))
+    )
 
     posts = dict(db.session.execute(select(Post.status, func.count()).group_by(Post.status)).all())
     assert set(posts) == set(PostStatus), posts

@@ -116,6 +116,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("sponsors.approve", "POST"): row(302, 302, 403, 403, 403, 403),  # already approved: a message, no change
     ("sponsors.reject", "POST"): ADMIN_422,
     ("sponsors.suspend", "POST"): ADMIN_422,
+    ("sponsors.approve_change", "POST"): row(302, 302, 403, 403, 403, 403),  # no change pending: a message
+    ("sponsors.reject_change", "POST"): ADMIN_422,
     ("sponsors.edit", "GET"): row(302, 200, 403, 403, 200, 403, 404),
     ("sponsors.edit", "POST"): row(302, 422, 403, 403, 422, 403, 404),
     ("sponsors.add_user", "POST"): row(302, 422, 403, 403, 422, 403, 404),

@@ -54,6 +54,12 @@ class Agreement(db.Model):
     #: entered from a paper agreement signed before the system (original dates kept)
     from_paper: Mapped[bool] = mapped_column(default=False)
     signed_on: Mapped[date | None] = mapped_column()
+    #: the parties exactly as signed (甲方 name and credit code, 乙方 the member, 丙方 the union); None until signed,
+    #: then the PDF, pages and API show these and never the sponsor's, member's or union's later names
+    party_a_name: Mapped[str | None] = mapped_column(String(100))
+    party_a_credit_code: Mapped[str | None] = mapped_column(String(18))
+    party_b_name: Mapped[str | None] = mapped_column(String(40))
+    party_c_name: Mapped[str | None] = mapped_column(String(60))
     #: early termination: the last day and why
     terminated_on: Mapped[date | None] = mapped_column()
     termination_reason: Mapped[str] = mapped_column(String(200), default="")

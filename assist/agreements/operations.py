@@ -6,6 +6,7 @@ Agreement states move by one table, like posts, each move a conditional UPDATE s
 
 import calendar
 import hashlib
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
 from assist.posts import operations as posts
 from assist.posts.models import Post
+from assist.settings.operations import get_settings
 from assist.sponsors.models import Sponsor
 
 DRAFT, SIGNED, ACTIVE, ENDED, CANCELLED = (
@@ -265,7 +267,7 @@ def sign_agreement(
         raise ValidationFailed(str(_l("Please correct the marked fields.")), errors)
     if scan is not None:
         check_scan(*scan)
-    _move(actor, agreement, "sign", {"signed_on": signed_on})
+    _move(actor, agreement, "sign", {"signed_on": signed_on, **_parties_now(agreement)})
     if scan is not None:
         attach_scan(actor, agreement, *scan)
     # a signed claim no longer expires
@@ -504,10 +506,68 @@ def enter_paper_agreement(
         raise ValidationFailed(str(_l("Please correct the marked fields.")), errors)
     if post.status == PostStatus.DRAFT:
         posts.publish_post(actor, post)
-    posts.claim_post(actor, post, sponsor=sponsor)
+    # a paper agreement still running takes up the sponsor's pledge like any claim; one that already ended does not
+    running = clean["end_on"] >= today
+    if running:
+        try:
+            posts.check_pledge(sponsor, post.monthly_amount_fen)
+        except Conflict as exc:  # named beside the sponsor chosen on the form
+            raise Conflict(exc.message, {"sponsor_id": exc.message}) from None
+    posts.claim_post(actor, post, sponsor=sponsor, within_pledge=running)
     agreement = _insert(actor, post, clean, from_paper=True)
     sign_agreement(actor, agreement, signed_on, scan=data.get("scan"), today=today)
     return agreement
+
+
+@dataclass(frozen=True)
+class Parties:
+    """The three parties as the agreement names them: 甲方 (name, credit code), 乙方 (the member), 丙方 (the union)."""
+
+    a_name: str
+    a_credit_code: str
+    b_name: str
+    c_name: str
+
+
+def _parties_now(agreement: Agreement) -> dict[str, str]:
+    """The parties' names in force now, as the columns that keep them once signed."""
+    return {
+        "party_a_name": agreement.sponsor.name,
+        "party_a_credit_code": agreement.sponsor.credit_code,
+        "party_b_name": agreement.member.name,
+        "party_c_name": get_settings()["union_name"],
+    }
+
+
+def fill_signed_parties() -> None:
+    """Record the parties of signed agreements written without them (the demo's set-based rows) as named now."""
+    from assist.families.models import Member
+
+    db.session.execute(
+        update(Agreement)
+        .where(Agreement.signed_on.is_not(None), Agreement.party_a_name.is_(None))
+        .values(
+            party_a_name=select(Sponsor.name).where(Sponsor.id == Agreement.sponsor_id).scalar_subquery(),
+            party_a_credit_code=select(Sponsor.credit_code).where(Sponsor.id == Agreement.sponsor_id).scalar_subquery(),
+            party_b_name=select(Member.name).where(Member.id == Agreement.member_id).scalar_subquery(),
+            party_c_name=get_settings()["union_name"],
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def parties(agreement: Agreement) -> Parties:
+    """The parties exactly as signed once the agreement is signed (later changes of a name or code never reach it);
+    a draft names them as they are now."""
+    if agreement.party_a_name is not None:
+        return Parties(
+            agreement.party_a_name,
+            agreement.party_a_credit_code or "",
+            agreement.party_b_name or "",
+            agreement.party_c_name or "",
+        )
+    now = _parties_now(agreement)
+    return Parties(now["party_a_name"], now["party_a_credit_code"], now["party_b_name"], now["party_c_name"])
 
 
 def sponsor_may_see_member(agreement: Agreement) -> bool:

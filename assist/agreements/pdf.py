@@ -20,9 +20,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from assist.agreements.models import Agreement
-from assist.agreements.operations import sponsor_may_see_member
+from assist.agreements.operations import parties, sponsor_may_see_member
 from assist.enums import Role
-from assist.settings.operations import get_settings
 
 FONT = "STSong-Light"
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
@@ -106,8 +105,9 @@ def render_agreement(agreement: Agreement, staff: bool | None = None) -> bytes:
     font = _font()
     staff = _staff_view() if staff is None else staff
     show_member = staff or sponsor_may_see_member(agreement)
-    union = get_settings()["union_name"]
-    sponsor, member, family, post = agreement.sponsor, agreement.member, agreement.family, agreement.post
+    named = parties(agreement)  # as signed: a later change of a name or code does not reach a signed agreement
+    union = named.c_name
+    sponsor, family, post = agreement.sponsor, agreement.family, agreement.post
 
     base = ParagraphStyle("base", fontName=font, fontSize=10.5, leading=17, wordWrap="CJK")
     title = ParagraphStyle("title", parent=base, fontSize=18, leading=26, alignment=TA_CENTER, spaceAfter=4)
@@ -122,7 +122,7 @@ def render_agreement(agreement: Agreement, staff: bool | None = None) -> bytes:
     def e(value) -> str:
         return escape(str(value or ""))
 
-    member_name = e(member.name) if show_member else "（协议签订时由工会填写）"
+    member_name = e(named.b_name) if show_member else "（协议签订时由工会填写）"
     member_phone = e(family.phone) if show_member else "（签订后提供）"
     amount = agreement.monthly_amount_fen
     story = [
@@ -130,16 +130,16 @@ def render_agreement(agreement: Agreement, staff: bool | None = None) -> bytes:
         p(f"协议编号：{e(agreement.number)}" + ("　（据纸质协议录入）" if agreement.from_paper else ""), small),
         Spacer(1, 5 * mm),
     ]
-    parties = [
-        [p("<b>甲方（爱心单位）</b>"), p(e(sponsor.name))],
-        [p("统一社会信用代码"), p(e(sponsor.credit_code))],
+    rows = [
+        [p("<b>甲方（爱心单位）</b>"), p(e(named.a_name))],
+        [p("统一社会信用代码"), p(e(named.a_credit_code))],
         [p("联系人 / 电话"), p(f"{e(sponsor.contact_name)}　{e(sponsor.phone)}")],
         [p("<b>乙方（帮扶对象）</b>"), p(member_name)],
         [p("联系电话"), p(member_phone)],
         [p("所在区域"), p(e(agreement.post.area.name))],
         [p("<b>丙方（工会）</b>"), p(e(union))],
     ]
-    table = Table(parties, colWidths=(42 * mm, 128 * mm))
+    table = Table(rows, colWidths=(42 * mm, 128 * mm))
     table.setStyle(
         TableStyle(
             [

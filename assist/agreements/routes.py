@@ -15,7 +15,6 @@ from assist.errors import DomainError
 from assist.extensions import db
 from assist.forms import apply_errors
 from assist.permissions import agreement_scope, get_agreement_or_404, get_post_or_404
-from assist.settings.operations import get_settings
 from assist.sponsors.models import Sponsor
 
 bp = Blueprint("agreements", __name__, url_prefix="/agreements")
@@ -78,7 +77,7 @@ def _render_view(agreement: Agreement, status: int = 200, **forms):
         render_template(
             "agreements/view.html",
             agreement=agreement,
-            union_name=get_settings()["union_name"],
+            parties=operations.parties(agreement),
             show_member=True,
             family_phone=agreement.family.phone,
             confirm_form=ConfirmForm(),

@@ -53,17 +53,20 @@ def agreement_out(agreement: Agreement) -> dict:
             "from_paper",
         )
     }
+    named = operations.parties(agreement)  # as signed, once signed
     out.update(
         status=agreement.status.value,
         post_status=agreement.post.status.value,
-        sponsor_name=agreement.sponsor.name,
+        sponsor_name=named.a_name,
+        sponsor_credit_code=named.a_credit_code,
+        union_name=named.c_name,
         start_date=agreement.start_on,
         end_date=agreement.end_on,
         area_code=agreement.post.area.code,
     )
     staff = current_user.role != Role.SPONSOR
     if staff or operations.sponsor_may_see_member(agreement):
-        out["member"] = {"name": agreement.member.name, "phone": agreement.family.phone}
+        out["member"] = {"name": named.b_name, "phone": agreement.family.phone}
     else:
         out["member"] = None
     if staff:

@@ -122,11 +122,15 @@ class PublishPost(MethodView):
 @blp.route("/posts/<int:post_id>/claim")
 class ClaimPost(MethodView):
     @blp.response(200, schemas.ClaimOut)
-    @blp.alt_response(409, schema=schemas.ErrorSchema, description="Already claimed by another sponsor")
+    @blp.alt_response(
+        409,
+        schema=schemas.ErrorSchema,
+        description="Already claimed by another sponsor, or beyond the sponsor's pledge",
+    )
     @blp.alt_response(403, schema=schemas.ErrorSchema, description="The sponsor is not approved (yet)")
     def post(self, post_id):
         """Claim an open post for the caller's sponsor (认领): reserved for it for the claim period, or 409 when
-        another sponsor was first."""
+        another sponsor was first or the sponsor's pledge (posts, monthly budget) has no room for it."""
         post = get_market_post_or_404(post_id, claiming=True)
         operations.claim_post(current_user, post)
         db.session.commit()
@@ -165,10 +169,12 @@ class Market(MethodView):
             preferred_only=args["preferred_only"],
         )
         items, total, context = market.market_page(sponsor, filters, args["page"], args["per_page"])
+        posts_left, _budget = operations.remaining_pledge(sponsor)
         return {
             "items": [
                 {
                     **vars(p),
+                    "claimable": posts_left > 0 and p.within_budget,
                     "category": p.category.value,
                     "colour": p.colour.value if p.colour else None,
                     "primary_type": p.primary_type.value if p.primary_type else None,
@@ -179,4 +185,5 @@ class Market(MethodView):
             "per_page": args["per_page"],
             "total": total,
             "remaining_budget_fen": context["remaining_budget_fen"],
+            "remaining_posts": posts_left,
         }

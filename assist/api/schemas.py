@@ -271,6 +271,12 @@ class SponsorIn(Schema):
     password = Text(256, required=True, load_only=True)
 
 
+class SponsorChangeOut(Schema):
+    name = fields.String()
+    credit_code = fields.String()
+    requested_at = fields.DateTime()
+
+
 class SponsorOut(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -288,6 +294,11 @@ class SponsorOut(Schema):
     status_reason = fields.String()
     decided_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+    pending_change = fields.Nested(
+        SponsorChangeOut,
+        allow_none=True,
+        metadata={"description": "a new name or credit code awaiting the union's approval (the above stay in force)"},
+    )
 
 
 class SponsorListArgs(Schema):
@@ -402,6 +413,9 @@ class MarketPostOut(Schema):
     days_waiting = fields.Integer()
     preferred = fields.Boolean(metadata={"description": "in one of the sponsor's preferred areas"})
     within_budget = fields.Boolean(metadata={"description": "within the sponsor's remaining monthly pledge"})
+    claimable = fields.Boolean(
+        metadata={"description": "the sponsor's pledge has room for it (a post left and within the budget left)"}
+    )
 
 
 class MarketPage(Schema):
@@ -410,6 +424,7 @@ class MarketPage(Schema):
     per_page = fields.Integer()
     total = fields.Integer()
     remaining_budget_fen = fields.Integer()
+    remaining_posts = fields.Integer(metadata={"description": "pledged posts not yet claimed or carried"})
 
 
 class AgreementIn(Schema):
@@ -442,7 +457,9 @@ class AgreementOut(Schema):
     post_id = fields.Integer()
     post_status = fields.String()
     sponsor_id = fields.Integer()
-    sponsor_name = fields.String()
+    sponsor_name = fields.String(metadata={"description": "甲方 as signed (its name now while a draft)"})
+    sponsor_credit_code = fields.String(metadata={"description": "甲方's unified social credit code as signed"})
+    union_name = fields.String(metadata={"description": "丙方 as signed"})
     start_date = fields.Date()
     end_date = fields.Date()
     monthly_amount_fen = fields.Integer()

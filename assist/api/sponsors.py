@@ -7,11 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from assist.api import schemas
+from assist.enums import SponsorChangeStatus
 from assist.extensions import db
 from assist.permissions import get_sponsor_or_404, sponsor_scope
 from assist.posts.operations import carried
 from assist.sponsors import operations
-from assist.sponsors.models import Sponsor
+from assist.sponsors.models import Sponsor, SponsorChange
 
 blp = Blueprint("api_sponsors", __name__, description="Sponsors (爱心单位): registration and approval")
 
@@ -31,18 +32,40 @@ FIELDS = (
 )
 
 
-def sponsor_out(sponsor: Sponsor, load: dict[int, tuple[int, int]] | None = None) -> dict:
-    """A sponsor's record with its preferred areas and the part of its pledge not yet taken up."""
+def sponsor_out(
+    sponsor: Sponsor, load: dict[int, tuple[int, int]] | None = None, changes: dict[int, SponsorChange] | None = None
+) -> dict:
+    """A sponsor's record with its preferred areas, the part of its pledge not yet taken up and the change of name or
+    credit code awaiting the union's approval, if any."""
     if load is None:
         load = carried([sponsor.id])
+    if changes is None:
+        changes = _pending_changes([sponsor.id])
+    change = changes.get(sponsor.id)
     posts, fen = load.get(sponsor.id, (0, 0))
     return {
+        "pending_change": (
+            {"name": change.name, "credit_code": change.credit_code, "requested_at": change.requested_at}
+            if change
+            else None
+        ),
         **{f: getattr(sponsor, f) for f in FIELDS},
         "status": sponsor.status.value,
         "areas": [a.code for a in sponsor.areas],
         "remaining_posts": max(sponsor.pledge_posts - posts, 0),
         "remaining_budget_fen": max(sponsor.pledge_budget_fen - fen, 0),
     }
+
+
+def _pending_changes(sponsor_ids: list[int]) -> dict[int, SponsorChange]:
+    if not sponsor_ids:
+        return {}
+    rows = db.session.scalars(
+        select(SponsorChange).where(
+            SponsorChange.sponsor_id.in_(sponsor_ids), SponsorChange.status == SponsorChangeStatus.PENDING
+        )
+    )
+    return {c.sponsor_id: c for c in rows}
 
 
 @blp.route("/sponsors")
@@ -61,8 +84,9 @@ class Sponsors(MethodView):
             stmt = stmt.where(Sponsor.status == args["status"])
         page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
         load = carried([s.id for s in page.items])
+        changes = _pending_changes([s.id for s in page.items])
         return {
-            "items": [sponsor_out(s, load) for s in page.items],
+            "items": [sponsor_out(s, load, changes) for s in page.items],
             "page": page.page,
             "per_page": page.per_page,
             "total": page.total,

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from assist.agreements.models import Agreement
-from assist.agreements.operations import sponsor_may_see_member
+from assist.agreements.operations import parties, sponsor_may_see_member
 from assist.areas.models import Area
 from assist.db_types import utcnow
 from assist.enums import Colour, HardshipCategory, PostStatus, Role
@@ -19,7 +19,6 @@ from assist.portal.forms import ConfirmForm, MarketFilterForm
 from assist.posts import operations as posts
 from assist.posts.market import PAGE_SIZE, MarketFilters, market_page
 from assist.posts.models import Post
-from assist.settings.operations import get_settings
 from assist.sponsors.models import Sponsor
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -96,7 +95,15 @@ def market_post(post_id: int):
     items, _total, _context = market_page(sponsor, MarketFilters(post_id=post_id), page=1, per_page=1)
     if not items:
         abort(404)
-    return render_template("portal/market_post.html", item=items[0], sponsor=sponsor, confirm_form=ConfirmForm())
+    posts_left, budget_left = posts.remaining_pledge(sponsor)
+    return render_template(
+        "portal/market_post.html",
+        item=items[0],
+        sponsor=sponsor,
+        posts_left=posts_left,
+        budget_left=budget_left,
+        confirm_form=ConfirmForm(),
+    )
 
 
 @bp.route("/market/<int:post_id>/claim", methods=["POST"])
@@ -165,5 +172,5 @@ def agreement(agreement_id: int):
         show_member=show_member,
         # the member's name and the family's phone, the contact needed, only once signed; nothing else of the family
         family_phone=agreement.family.phone if show_member else None,
-        union_name=get_settings()["union_name"],
+        parties=parties(agreement),
     )

@@ -71,7 +71,7 @@ from assist.extensions import db
 from assist.families.models import Family, Member
 from assist.i18n import yuan
 from assist.posts.models import MatchRun, Offer, Post
-from assist.posts.operations import carried, claim_post, sponsor_of
+from assist.posts.operations import carried, check_pledge, claim_post, sponsor_of
 from assist.settings.operations import get_settings
 from assist.sponsors.models import Sponsor, sponsor_areas
 
@@ -962,6 +962,8 @@ def accept_offer(actor, offer: Offer, now: datetime | None = None) -> Post:
         _answer(offer, OfferStatus.LAPSED, now)
         raise Conflict(str(_l("This offer has expired.")), {"status": OfferStatus.LAPSED.value})
     post = offer.post
+    # an offer beyond the pledge stays open: the sponsor may make room (or have the pledge raised) and accept it then
+    check_pledge(sponsor, post.monthly_amount_fen)
     try:
         with db.session.begin_nested():
             # claim_post marks this offer accepted when it is still sent (and every other offer of the post lapsed)

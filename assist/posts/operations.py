@@ -346,11 +346,16 @@ def sponsor_of(actor) -> Sponsor:
     return sponsor
 
 
-def claim_post(actor, post: Post, sponsor: Sponsor | None = None, now: datetime | None = None) -> Post:
-    """Reserve an open post for the actor's sponsor (认领). Exactly one of many simultaneous claims wins."""
+def claim_post(
+    actor, post: Post, sponsor: Sponsor | None = None, now: datetime | None = None, *, within_pledge: bool = True
+) -> Post:
+    """Reserve an open post for the actor's sponsor (认领). Exactly one of many simultaneous claims wins, and a claim
+    the sponsor's pledge has no room for is refused (``within_pledge=False`` only for a paper agreement that ended)."""
     sponsor = sponsor or sponsor_of(actor)
     if not sponsor.approved:
         raise Forbidden(str(_l("Your organisation can claim posts once the union has approved its registration.")))
+    if within_pledge:
+        check_pledge(sponsor, post.monthly_amount_fen)
     now = now or utcnow()
     days = get_settings()["claim_days"]
     transition(
@@ -488,6 +493,43 @@ def carried(sponsor_ids: list[int] | None = None) -> dict[int, tuple[int, int]]:
     if sponsor_ids is not None:
         stmt = stmt.where(Post.sponsor_id.in_(sponsor_ids))
     return {sid: (int(n), int(total)) for sid, n, total in db.session.execute(stmt)}
+
+
+def check_pledge(sponsor: Sponsor, amount_fen: int) -> None:
+    """Refuse (Conflict) one more post of ``amount_fen`` a month when the sponsor's claims and posts it carries would
+    then exceed its pledge (posts or monthly budget).
+
+    The sponsor's row is locked first (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers already), so two claims
+    by the same sponsor at once are counted one after the other: the second sees the first's claim once it commits."""
+    stmt = select(Sponsor.pledge_posts, Sponsor.pledge_budget_fen).where(Sponsor.id == sponsor.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(key_share=True)  # FOR NO KEY UPDATE: rows referring to the sponsor still insert
+    pledge_posts, pledge_fen = db.session.execute(stmt).one()
+    n, total = carried([sponsor.id]).get(sponsor.id, (0, 0))
+    if n + 1 > pledge_posts:
+        raise Conflict(
+            str(
+                _l(
+                    "The pledge has no room for another post: %(n)s of %(pledged)s pledged post(s) are already "
+                    "claimed or carried. Withdraw a claim, or raise the pledge first.",
+                    n=n,
+                    pledged=pledge_posts,
+                )
+            ),
+            {"pledge": "posts"},
+        )
+    if total + amount_fen > pledge_fen:
+        raise Conflict(
+            str(
+                _l(
+                    "The pledge has no room for this post: its %(amount)s yuan a month exceed the %(left)s yuan left "
+                    "of the pledged monthly budget. Withdraw a claim, or raise the pledge first.",
+                    amount=f"{amount_fen / 100:,.2f}",
+                    left=f"{max(pledge_fen - total, 0) / 100:,.2f}",
+                )
+            ),
+            {"pledge": "budget"},
+        )
 
 
 def remaining_pledge(sponsor: Sponsor) -> tuple[int, int]:

@@ -4,7 +4,7 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from assist import audit, checks
@@ -12,11 +12,11 @@ from assist.areas.models import Area
 from assist.auth.models import User
 from assist.auth.operations import create_user, validate_password
 from assist.db_types import utcnow
-from assist.enums import Role, SponsorStatus
+from assist.enums import Role, SponsorChangeStatus, SponsorStatus
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
 from assist.sponsors import creditcode
-from assist.sponsors.models import Sponsor
+from assist.sponsors.models import Sponsor, SponsorChange
 
 PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{1,20}$")
@@ -31,6 +31,8 @@ SPONSOR_FIELDS = (
     "pledge_budget_fen",
 )
 MAX_BUDGET_FEN = 1_000_000_000  # ten million yuan a month
+#: the sponsor's legal identity: 甲方 on its agreements; changed only with the union's approval once decided on
+IDENTITY = ("name", "credit_code")
 
 
 def _clean(data: dict[str, Any], partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
@@ -139,13 +141,46 @@ def register_sponsor(data: dict[str, Any], username: str, password: str, actor=N
     return sponsor
 
 
+def identity_needs_approval(actor, sponsor: Sponsor) -> bool:
+    """A sponsor's own user changes its legal identity (name, credit code) only with the union's approval once the
+    union has decided on the registration; while it is pending, the registration's review covers the change."""
+    return getattr(actor, "role", None) == Role.SPONSOR and sponsor.status != SponsorStatus.PENDING
+
+
+def pending_change(sponsor: Sponsor) -> SponsorChange | None:
+    """The change of name or credit code awaiting the union's decision, if any."""
+    return db.session.scalar(
+        select(SponsorChange).where(
+            SponsorChange.sponsor_id == sponsor.id, SponsorChange.status == SponsorChangeStatus.PENDING
+        )
+    )
+
+
+def pending_changes(limit: int = 20) -> list[SponsorChange]:
+    """Changes of name or credit code awaiting the union's decision, oldest first (the admin's sponsor list)."""
+    return list(
+        db.session.scalars(
+            select(SponsorChange)
+            .where(SponsorChange.status == SponsorChangeStatus.PENDING)
+            .order_by(SponsorChange.requested_at, SponsorChange.id)
+            .limit(limit)
+        )
+    )
+
+
 def update_sponsor(actor, sponsor: Sponsor, data: dict[str, Any]) -> Sponsor:
-    """Change the profile, preferred areas or pledge (the sponsor's own users or the admin)."""
+    """Change the profile, preferred areas or pledge (the sponsor's own users or the admin).
+
+    A new name or credit code from the sponsor's own user, once the union has decided on the registration, is held
+    as a change request for the admin (``request_identity_change``); the approved identity stays in force meanwhile."""
     clean, errors = _clean(data, partial=True)
     if "credit_code" in clean and "credit_code" not in errors and _credit_code_taken(clean["credit_code"], sponsor.id):
         errors["credit_code"] = str(_l("An organisation with this credit code is already registered."))
     if errors:
         raise ValidationFailed(str(_l("Please correct the marked fields.")), errors)
+    held = {}
+    if identity_needs_approval(actor, sponsor):
+        held = {f: clean.pop(f) for f in IDENTITY if f in clean and clean[f] != getattr(sponsor, f)}
     before = audit.snapshot(sponsor, SPONSOR_FIELDS)
     before["areas"] = [a.code for a in sponsor.areas]
     areas = clean.pop("areas", None)
@@ -159,7 +194,81 @@ def update_sponsor(actor, sponsor: Sponsor, data: dict[str, Any]) -> Sponsor:
     if new:
         audit.record(actor, "update", "sponsor", sponsor.id, before=old, after=new, summary=sponsor.name)
     _flush_unique()
+    if held:
+        request_identity_change(actor, sponsor, held)
     return sponsor
+
+
+def request_identity_change(actor, sponsor: Sponsor, identity: dict[str, str]) -> SponsorChange:
+    """Hold a new name and/or credit code for the union's approval (one request at a time: a second one updates it)."""
+    change = pending_change(sponsor)
+    if change is None:
+        change = SponsorChange(
+            sponsor_id=sponsor.id,
+            name=sponsor.name,
+            credit_code=sponsor.credit_code,
+            old_name=sponsor.name,
+            old_credit_code=sponsor.credit_code,
+            status=SponsorChangeStatus.PENDING,
+        )
+        db.session.add(change)
+    for field, value in identity.items():
+        setattr(change, field, value)
+    change.requested_at = utcnow()
+    change.requested_by_id = getattr(actor, "id", None)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:  # another request of the same sponsor at the same moment
+        raise Conflict(str(_l("A change of name or credit code is already awaiting the union's decision."))) from None
+    audit.record(
+        actor,
+        "request_change",
+        "sponsor",
+        sponsor.id,
+        before={"name": sponsor.name, "credit_code": sponsor.credit_code},
+        after={"name": change.name, "credit_code": change.credit_code, "change_id": change.id},
+        summary=sponsor.name,
+    )
+    db.session.flush()
+    return change
+
+
+def decide_change(actor, sponsor: Sponsor, decision: str, reason: str = "") -> SponsorChange:
+    """The union approves (the new name and code come into force) or rejects (with a reason) the pending change."""
+    if decision == "reject":
+        reason = checks.required_reason(reason)
+    change = pending_change(sponsor)
+    if change is None:
+        raise Conflict(str(_l("No change of name or credit code is awaiting a decision.")))
+    if decision == "approve" and _credit_code_taken(change.credit_code, sponsor.id):
+        message = str(_l("An organisation with this credit code is already registered."))
+        raise Conflict(message, {"credit_code": message})
+    target = SponsorChangeStatus.APPROVED if decision == "approve" else SponsorChangeStatus.REJECTED
+    result = db.session.execute(
+        update(SponsorChange)
+        .where(SponsorChange.id == change.id, SponsorChange.status == SponsorChangeStatus.PENDING)
+        .values(status=target, reason=reason, decided_at=utcnow(), decided_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(change)
+    if result.rowcount != 1:
+        raise Conflict(str(_l("No change of name or credit code is awaiting a decision.")))
+    before = {"name": sponsor.name, "credit_code": sponsor.credit_code}
+    if decision == "approve":
+        sponsor.name, sponsor.credit_code = change.name, change.credit_code
+        _flush_unique()
+    audit.record(
+        actor,
+        f"{decision}_change",
+        "sponsor",
+        sponsor.id,
+        before=before,
+        after={"name": change.name, "credit_code": change.credit_code, "change_id": change.id, "reason": reason},
+        summary=sponsor.name,
+    )
+    db.session.flush()
+    return change
 
 
 #: decision → (states it may be taken from, resulting state)

@@ -15,7 +15,7 @@ from assist.forms import apply_errors
 from assist.permissions import get_sponsor_or_404
 from assist.posts.models import Post
 from assist.posts.operations import carried, remaining_pledge
-from assist.sponsors import operations
+from assist.sponsors import creditcode, operations
 from assist.sponsors.forms import ConfirmForm, ReasonForm, RegisterForm, SponsorFilterForm, SponsorForm, UserForm
 from assist.sponsors.listing import sponsor_query, status_counts
 from assist.sponsors.models import Sponsor
@@ -88,10 +88,11 @@ def index():
         counts=status_counts(),
         status_enum=SponsorStatus,
         loads=loads,
+        changes=operations.pending_changes(),
     )
 
 
-def _render_view(sponsor: Sponsor, status: int = 200, reason_form=None):
+def _render_view(sponsor: Sponsor, status: int = 200, reason_form=None, change_form=None):
     n, total = carried([sponsor.id]).get(sponsor.id, (0, 0))
     posts_left, budget_left = remaining_pledge(sponsor)
     users = list(db.session.scalars(select(User).where(User.sponsor_id == sponsor.id).order_by(User.username)))
@@ -112,6 +113,8 @@ def _render_view(sponsor: Sponsor, status: int = 200, reason_form=None):
             agreements=agreements,
             confirm_form=ConfirmForm(),
             reason_form=reason_form or ReasonForm(formdata=None),
+            change=operations.pending_change(sponsor),
+            change_form=change_form or ReasonForm(formdata=None, prefix="change"),
         ),
         status,
     )
@@ -163,6 +166,39 @@ def suspend(sponsor_id: int):
     return _decide_with_reason(sponsor_id, "suspend", _("Sponsor suspended."))
 
 
+@bp.route("/<int:sponsor_id>/change/approve", methods=["POST"])
+def approve_change(sponsor_id: int):
+    """The union approves the sponsor's new name or credit code (then in force, on agreements signed from now)."""
+    sponsor = get_sponsor_or_404(sponsor_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            operations.decide_change(current_user, sponsor, "approve")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Change approved: the new name and credit code are in force."), "success")
+    return redirect(url_for("sponsors.view", sponsor_id=sponsor.id))
+
+
+@bp.route("/<int:sponsor_id>/change/reject", methods=["POST"])
+def reject_change(sponsor_id: int):
+    sponsor = get_sponsor_or_404(sponsor_id)
+    form = ReasonForm(prefix="change")
+    if form.validate_on_submit():
+        try:
+            operations.decide_change(current_user, sponsor, "reject", form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Change rejected: the approved name and credit code stay in force."), "success")
+        return redirect(url_for("sponsors.view", sponsor_id=sponsor.id))
+    return _render_view(sponsor, status=422, change_form=form)
+
+
 @bp.route("/<int:sponsor_id>/edit", methods=["GET", "POST"])
 def edit(sponsor_id: int):
     sponsor = get_sponsor_or_404(sponsor_id)
@@ -178,7 +214,13 @@ def edit(sponsor_id: int):
             apply_errors(form, exc)
         else:
             db.session.commit()
-            flash(_("Changes saved."), "success")
+            if operations.identity_needs_approval(current_user, sponsor) and (
+                (form.name.data or "").strip() != sponsor.name
+                or creditcode.normalise(form.credit_code.data or "") != sponsor.credit_code
+            ):
+                flash(_("Changes saved. The new name or credit code takes effect once the union approves it."), "info")
+            else:
+                flash(_("Changes saved."), "success")
             return redirect(url_for("sponsors.edit", sponsor_id=sponsor.id))
     status = 422 if request.method == "POST" else 200
     return _render_edit(sponsor, form, UserForm(formdata=None), status)
@@ -196,6 +238,8 @@ def _render_edit(sponsor: Sponsor, form, user_form, status: int):
             users=users,
             posts_left=posts_left,
             budget_left=budget_left,
+            change=operations.pending_change(sponsor),
+            identity_needs_approval=operations.identity_needs_approval(current_user, sponsor),
         ),
         status,
     )

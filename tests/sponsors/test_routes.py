@@ -132,3 +132,25 @@ def test_another_sponsors_profile_is_not_found(client, auth, world):
     auth.login("sponsor_b")
     assert client.get(f"/sponsors/{market.org.id}/edit").status_code == 404
     assert client.get(f"/sponsors/{market.other_org.id}/edit").status_code == 200
+
+
+def test_an_approved_sponsors_user_cannot_swap_its_legal_identity_alone(client, auth, world):
+    """Issue 10: a new name and credit code saved by the sponsor's own user stayed approved. They now wait for the
+    union: the approved name and code stay in force (the rest of the profile is saved)."""
+    market = factories.build_market(world)
+    org_id, name, code = market.org.id, market.org.name, market.org.credit_code
+    auth.login("sponsor")
+    url = f"/sponsors/{org_id}/edit"
+    data = {
+        "csrf_token": csrf_token(client, url),
+        "name": "冒名顶替有限公司",
+        "credit_code": factories.credit_code(9100),
+        "contact_name": "陈经理",
+        "phone": "0573-85000002",
+        "pledge_posts": "5",
+        "pledge_budget_fen": "3000",
+    }
+    assert client.post(url, data=data).status_code == 302
+    org = db.session.get(Sponsor, org_id)
+    db.session.refresh(org)
+    assert (org.name, org.credit_code, org.phone, org.approved) == (name, code, "0573-85000002", True)
