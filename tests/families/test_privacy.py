@@ -4,10 +4,13 @@ A resident ID number is region (6) + birth date (8) + sequence and check (4); th
 birth date beside a mask is the whole number.
 """
 
+import json
 import re
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError
 
 from assist.audit.models import AuditEntry
 from assist.db_types import local_today
@@ -156,7 +159,7 @@ def test_the_migration_keeps_birth_years_and_encrypts_what_was_plain(app, world)
     family, numbers = _family_with_members(world)
     rejected = factories.id_number(date(1970, 4, 30))
     imp = import_file(world.cw_a, csv_file([row(), row(name="吴芳", id_number=rejected, area=AREA_B)]))
-    imp_id, member_ids = imp.id, [m.id for m in family.members]
+    imp_id, member_ids, family_id = imp.id, [m.id for m in family.members], family.id
     db.session.commit()
     db.session.remove()
 
@@ -165,6 +168,17 @@ def test_the_migration_keeps_birth_years_and_encrypts_what_was_plain(app, world)
     assert [str(births[i])[:10] for i in member_ids] == [b.isoformat() for b in BORN]
     assert rejected.encode() in bytes(db.session.execute(text("SELECT content FROM worker_import_files")).scalar_one())
     assert rejected in str(db.session.execute(text("SELECT raw FROM import_rejects")).scalar_one())
+    # a member snapshot as the audit log kept it before: the mask beside the birth date
+    old = {"name": "钱丽", "id_masked": numbers[1][:6] + "********" + numbers[1][-4:], "birth_date": "1987-11-29"}
+    db.session.execute(
+        text(
+            "INSERT INTO audit_log (at, actor_name, action, entity_type, entity_id, family_id, summary, after, address)"
+            " VALUES (:at, '', 'create', 'family', :f, :f, '', :after, '')"
+        ),
+        {"at": "2026-01-01 00:00:00", "f": family_id, "after": json.dumps({"members": [old], "head_name": "赵刚"})},
+    )
+    old_entry = db.session.scalar(text("SELECT max(id) FROM audit_log"))
+    db.session.commit()
     db.session.remove()
 
     upgrade(directory=directory)
@@ -176,3 +190,13 @@ def test_the_migration_keeps_birth_years_and_encrypts_what_was_plain(app, world)
     assert rejected in db.session.scalars(select(ImportReject)).one().raw
     assert rejected.encode() in db.session.get(WorkerImport, imp_id).content
     assert db.session.scalar(select(func.count(Member.id))) >= len(member_ids)
+    entries = db.session.execute(text("SELECT before, after FROM audit_log")).all()
+    assert _rebuildable(" ".join(str(v) for row in entries for v in row), numbers) == []
+    snapshot = db.session.get(AuditEntry, old_entry).after
+    assert snapshot == {
+        "members": [{"name": "钱丽", "id_masked": old["id_masked"], "birth_year": 1987}],
+        "head_name": "赵刚",
+    }
+    # and the log is append-only again
+    with pytest.raises(DatabaseError), db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET summary = 'x'"))
