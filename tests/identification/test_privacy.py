@@ -1,14 +1,14 @@
 """Import originals and rejected rows hold full ID numbers: encrypted at rest, every download logged, and the
 originals deleted when their retention period ends."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select, text
 
 from assist.audit.models import AuditEntry
 from assist.extensions import db
 from assist.identification import operations
-from assist.identification.models import ImportReject, WorkerImport, WorkerImportFile
+from assist.identification.models import Candidate, ImportReject, WorkerImport, WorkerImportFile
 from tests.identification.helpers import AREA_B, csv_file, import_file, new_id, row
 
 
@@ -94,3 +94,30 @@ def test_an_import_still_running_keeps_its_original(app, world):
     db.session.commit()
     assert operations.delete_old_originals(now=imp.created_at + timedelta(days=400)) == 0
     assert imp.content == content
+
+
+def test_the_candidate_queue_and_import_screens_show_no_birth_date_beside_a_mask(client, auth, world):
+    from tests.api.test_api import token_for
+    from tests.families.test_privacy import _rebuildable
+
+    numbers = [new_id(born) for born in (date(1958, 10, 17), date(1992, 12, 3))]
+    imp = import_file(world.cw_a, csv_file([row(id_number=numbers[0]), row(name="吴芳", id_number=numbers[1])]))
+    candidate_id = db.session.scalar(select(Candidate.id).order_by(Candidate.id))
+    shown = {}
+    headers = token_for(client, "cw_a")
+    for url in ("/api/v1/candidates?status=all", f"/api/v1/imports/{imp.id}"):
+        shown[url] = client.get(url, headers=headers).get_data(as_text=True)
+    auth.login("cw_a")
+    for url in (
+        "/identification/candidates?status=all",
+        f"/identification/candidates/{candidate_id}",
+        f"/identification/imports/{imp.id}",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        shown[url] = response.get_data(as_text=True)
+    assert numbers[0][:6] + "********" + numbers[0][-4:] in shown[f"/identification/candidates/{candidate_id}"]
+    for url, body in shown.items():
+        assert _rebuildable(body, numbers) == [], url
+    stored = db.session.execute(text("SELECT * FROM imported_persons")).all()
+    assert _rebuildable(" ".join(str(v) for r in stored for v in r), numbers) == []
