@@ -643,10 +643,30 @@ def original_days() -> int:
 
 def delete_old_originals(now=None) -> int:
     """Delete the original files of imports finished more than IMPORT_ORIGINAL_DAYS ago, and the rejected rows as
-    they were (both copies of the file's full ID numbers); the counts, reasons and imported people stay. Returns the
-    number of imports cleared; run twice, the second run finds nothing."""
-    cutoff = (now or utcnow()) - timedelta(days=original_days())
-    old = select(WorkerImport.id).where(WorkerImport.finished_at < cutoff)
+    they were (both copies of the file's full ID numbers); the counts, reasons and imported people stay. An upload
+    left waiting for its column mapping that long fails and loses its file too. Returns the number of files deleted;
+    run twice, the second run finds nothing."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=original_days())
+    # an upload whose columns were never mapped is not needed either: it ends as failed, saying why
+    unmapped = list(
+        db.session.scalars(
+            select(WorkerImport.id).where(WorkerImport.status == ImportStatus.MAPPING, WorkerImport.created_at < cutoff)
+        )
+    )
+    db.session.execute(
+        update(WorkerImport)
+        .where(WorkerImport.id.in_(unmapped))
+        .values(
+            status=ImportStatus.FAILED,
+            finished_at=now,
+            error=str(
+                _l("The columns were not mapped within %(days)s days; the file was deleted.", days=original_days())
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    old = select(WorkerImport.id).where((WorkerImport.finished_at < cutoff) | WorkerImport.id.in_(unmapped))
     files = db.session.execute(
         delete(WorkerImportFile).where(WorkerImportFile.import_id.in_(old)).execution_options(synchronize_session=False)
     ).rowcount

@@ -121,3 +121,18 @@ def test_the_candidate_queue_and_import_screens_show_no_birth_date_beside_a_mask
         assert _rebuildable(body, numbers) == [], url
     stored = db.session.execute(text("SELECT * FROM imported_persons")).all()
     assert _rebuildable(" ".join(str(v) for r in stored for v in r), numbers) == []
+
+
+def test_an_upload_never_mapped_fails_and_loses_its_file_after_the_retention_period(app, world):
+    content = "工号,名字,证件\n1,周建国,x\n".encode()
+    imp, _created = operations.create_import(world.cw_a, content, "other-layout.csv", "other")
+    db.session.commit()
+    assert imp.status.value == "mapping"
+    days = app.config["IMPORT_ORIGINAL_DAYS"]
+    assert operations.delete_old_originals(now=imp.created_at + timedelta(days=days - 1)) == 0
+    assert operations.delete_old_originals(now=imp.created_at + timedelta(days=days + 1)) == 1
+    db.session.commit()
+    db.session.expire_all()
+    imp = db.session.get(WorkerImport, imp.id)
+    assert imp.status.value == "failed" and imp.content is None and str(days) in imp.error
+    assert operations.delete_old_originals(now=imp.created_at + timedelta(days=days + 2)) == 0
