@@ -25,7 +25,7 @@ def instance_keys(path: Path = INSTANCE_DIR / "keys.json") -> dict[str, str]:
     """The keys kept in instance/keys.json, created once on first use and reused after."""
     if path.exists():
         return json.loads(path.read_text())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # for its owner alone, like the keys below
     keys = new_keys()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -84,6 +84,8 @@ class Config:
     #: reverse proxies in front of the app (nginx: 1), so client addresses come from X-Forwarded-For
     PROXIES = int(os.environ.get("ASSIST_PROXIES", "0") or 0)
     PER_PAGE = 25
+    #: days an import's original file (and its rejected rows as they were) is kept after the import finished
+    IMPORT_ORIGINAL_DAYS = int(os.environ.get("ASSIST_IMPORT_ORIGINAL_DAYS", "30") or 30)
 
     @classmethod
     def load_keys(cls, app_config: dict) -> None:

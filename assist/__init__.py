@@ -1,5 +1,9 @@
 """assist: case management for virtual-post (虚拟岗位) assistance to difficult-worker families."""
 
+import os
+import stat
+from pathlib import Path
+
 from flask import Flask
 
 from config import BASE_DIR, INSTANCE_DIR, config_for
@@ -22,7 +26,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     cfg.load_keys(app.config)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        INSTANCE_DIR.mkdir(exist_ok=True)
+        database = app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :].split("?")[0]
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_database_file(Path(database))
     if app.config["PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -34,6 +40,38 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def private_directory(directory: Path) -> None:
+    """Create ``directory`` for its owner alone (0700), or take the others' rights off the one there."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if directory.stat().st_mode & 0o077 and directory.stat().st_uid == os.getuid():
+        directory.chmod(0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty for its owner alone (0600), or take the others' rights off the one there."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = path.stat()
+        if stat.S_ISREG(mode.st_mode) and mode.st_mode & 0o077 and mode.st_uid == os.getuid():
+            path.chmod(0o600)
+
+
+def private_database_file(path: Path) -> None:
+    """The SQLite file (it holds the ID numbers' ciphertexts, names, incomes) readable by its owner alone: created
+    0600 before SQLite opens it (its journal and WAL files take the file's mode), in instance/ made 0700; a file and
+    instance/ left readable by others by an earlier version are tightened, with every file in instance/."""
+    path = path.resolve()
+    if path.parent == INSTANCE_DIR.resolve():
+        private_directory(INSTANCE_DIR)
+        for child in INSTANCE_DIR.iterdir():
+            if child.is_file() and not child.is_symlink():
+                private_file(child)
+    elif not path.parent.exists():
+        private_directory(path.parent)
+    private_file(path)
 
 
 def normalise_database_url(url: str) -> str:

@@ -34,6 +34,19 @@ def decrypt(token: str) -> str:
         raise RuntimeError("ASSIST_FIELD_KEY does not decrypt the stored ID numbers") from exc
 
 
+def encrypt_bytes(plain: bytes, key: str | None = None) -> bytes:
+    """Fernet ciphertext of a whole file (an import's original) under ASSIST_FIELD_KEY."""
+    return _fernet(key or current_app.config["ASSIST_FIELD_KEY"]).encrypt(plain)
+
+
+def decrypt_bytes(token: bytes, key: str | None = None) -> bytes:
+    """The bytes written by :func:`encrypt_bytes`."""
+    try:
+        return _fernet(key or current_app.config["ASSIST_FIELD_KEY"]).decrypt(token)
+    except InvalidToken as exc:
+        raise RuntimeError("ASSIST_FIELD_KEY does not decrypt the stored import files") from exc
+
+
 def blind_index(normalised: str) -> str:
     """HMAC-SHA256 of the normalised value under ASSIST_INDEX_KEY: equal inputs give equal indexes, nothing else leaks."""
     key = _index_key(current_app.config["ASSIST_INDEX_KEY"])

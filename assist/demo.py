@@ -126,7 +126,7 @@ def build_families(
             "id_cipher": cipher(number),
             "id_index": crypto.blind_index(number),
             "id_masked": parsed.masked,
-            "birth_date": born,
+            "birth_year": born.year,
             "male": parsed.male,
             "health": Health.HEALTHY.value,
             "disability_grade": None,
@@ -154,7 +154,7 @@ def build_families(
         for _ in range(max(0, size - 2)):
             if rng.random() < 0.7:
                 child = person(Relation.CHILD.value, born(3, 22), surname)
-                age = today.year - child["birth_date"].year
+                age = today.year - child["birth_year"]
                 child["schooling"] = (
                     Schooling.PRIMARY
                     if age < 12

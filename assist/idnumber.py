@@ -69,6 +69,11 @@ def mask(value: str) -> str:
     return value[:6] + "*" * 8 + value[-4:]
 
 
+def birth_date_of(value: str) -> date:
+    """The birth date inside a normalised (already checked) number: its 7th to 14th characters."""
+    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+
+
 def make(region: str, born: date, sequence: int) -> str:
     """A valid number from its parts (used by demo data and tests)."""
     first17 = f"{region}{born:%Y%m%d}{sequence:03d}"

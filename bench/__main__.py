@@ -253,7 +253,7 @@ def bare_loop(today: date, batch: int = 4000) -> int:
             db.session.execute(
                 select(
                     Member.family_id,
-                    Member.birth_date,
+                    Member.birth_year,
                     Member.health,
                     Member.disability_grade,
                     Member.work_ability,

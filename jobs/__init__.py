@@ -66,4 +66,11 @@ JOBS = [
         {"minutes": 1},
         "Work queued worker imports, and resume those whose worker stopped (a restart loses none)",
     ),
+    Job(
+        "import-originals",
+        "jobs.tasks:delete_import_originals",
+        "cron",
+        {"hour": 3, "minute": 40},
+        "Delete the original files (and rejected rows as they were) of imports finished IMPORT_ORIGINAL_DAYS ago",
+    ),
 ]

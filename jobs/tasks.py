@@ -70,6 +70,17 @@ def agreement_advance(app) -> dict:
 
 
 # identification (issue 5)
+def delete_import_originals(app) -> dict:
+    """Import originals hold full ID numbers: kept only for the retention period after the import finished."""
+    from assist.extensions import db
+    from assist.identification.operations import delete_old_originals
+
+    with app.app_context():
+        n = delete_old_originals()
+        db.session.commit()
+        return {"deleted": n}
+
+
 def worker_imports(app) -> dict:
     """Queued imports, and running ones whose worker is gone, are worked to the end (each batch commits itself)."""
     from assist.identification.operations import pending_imports, run_import

@@ -40,7 +40,7 @@ def _fingerprint() -> str:
     incomes = db.session.execute(
         text("SELECT family_id, month, amount_fen FROM incomes ORDER BY family_id, month")
     ).all()
-    members = db.session.execute(text("SELECT family_id, name, id_index, birth_date FROM members ORDER BY id")).all()
+    members = db.session.execute(text("SELECT family_id, name, id_index, birth_year FROM members ORDER BY id")).all()
     return hashlib.sha256(repr((rows, incomes, members)).encode()).hexdigest()
 
 

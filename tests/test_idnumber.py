@@ -20,6 +20,9 @@ def test_made_numbers_are_valid_and_carry_their_birth_date(region, born, seq):
     assert parsed.value == number
     assert parsed.birth_date == born
     assert parsed.male == (seq % 2 == 1)
+    # the mask hides exactly the birth date: which is why no birth date is shown or kept beside it
+    assert idnumber.birth_date_of(number) == born
+    assert idnumber.mask(number) == number[:6] + "********" + number[14:]
 
 
 @given(regions, births, sequences, st.integers(min_value=0, max_value=16), st.integers(min_value=1, max_value=9))

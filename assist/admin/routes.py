@@ -195,6 +195,7 @@ JOB_TITLES = {
     "claim-expiry": _l("Expiry of unsigned claims"),
     "agreement-advance": _l("Agreement start and end dates"),
     "worker-imports": _l("Worker imports"),
+    "import-originals": _l("Deleting old import files"),
 }
 
 

@@ -6,9 +6,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from assist import idnumber
 from assist.api import schemas
 from assist.assessments import operations as assessments
 from assist.assessments.models import Assessment
+from assist.db_types import local_today
 from assist.extensions import db
 from assist.families import operations
 from assist.families.models import Family, Income
@@ -18,12 +20,16 @@ blp = Blueprint("api_families", __name__, description="Family files (一户一�
 
 
 def member_out(member, revealed: dict[int, str]) -> dict:
+    # the exact birth date only beside the revealed number: beside the mask it would complete it
+    plain = revealed.get(member.id)
     return {
         "id": member.id,
         "relation": member.relation.value,
         "name": member.name,
-        "id_number": revealed.get(member.id, member.id_masked),
-        "birth_date": member.birth_date,
+        "id_number": plain or member.id_masked,
+        "birth_year": member.birth_year,
+        "age": member.age_on(local_today()),
+        "birth_date": idnumber.birth_date_of(plain) if plain else None,
         "health": member.health.value,
         "disability_grade": member.disability_grade,
         "illness": member.illness,

@@ -93,7 +93,12 @@ class MemberOut(Schema):
     relation = fields.String()
     name = fields.String()
     id_number = fields.String(metadata={"description": "masked unless ?reveal=1"})
-    birth_date = fields.Date()
+    birth_year = fields.Integer()
+    age = fields.Integer(metadata={"description": "the age reached this year"})
+    birth_date = fields.Date(
+        allow_none=True,
+        metadata={"description": "only with ?reveal=1: the mask and the birth date together are the full number"},
+    )
     health = fields.String()
     disability_grade = fields.Integer(allow_none=True)
     illness = fields.String()

@@ -81,7 +81,7 @@ def summarise_incomes(rows, today: date) -> IncomeSummary:
 
 
 def build_facts(family_row, members, incomes: IncomeSummary, today: date) -> scoring.FamilyFacts:
-    """Facts for scoring from a family, its members (birth date, health, disability grade, work ability, schooling)
+    """Facts for scoring from a family, its members (birth year, health, disability grade, work ability, schooling)
     and its income summary.
 
     Per-capita income uses the average of the latest three recorded months in the last year; burdens use the
@@ -89,19 +89,19 @@ def build_facts(family_row, members, incomes: IncomeSummary, today: date) -> sco
     """
     accident_on = family_row.accident_on
     member_facts = scoring.MemberFacts
-    year, md = today.year, (today.month, today.day)
+    year = today.year
     return scoring.FamilyFacts(
         members=tuple(
             [
                 # positional, and the age inline: this runs for every member of every family in a batch review
                 member_facts(
-                    year - birth.year - (md < (birth.month, birth.day)),
+                    year - born,  # the age reached this year: only the birth year is kept in clear
                     health,
                     grade,
                     ability,
                     schooling in IN_SCHOOL,
                 )
-                for birth, health, grade, ability, schooling in members
+                for born, health, grade, ability, schooling in members
             ]
         ),
         monthly_income_fen=incomes.latest_sum // incomes.latest_months if incomes.latest_months else None,
@@ -117,7 +117,7 @@ def build_facts(family_row, members, incomes: IncomeSummary, today: date) -> sco
 
 def facts_for(family: Family, today: date) -> scoring.FamilyFacts:
     rows = [(i.month, i.amount_fen, i.medical_fen, i.education_fen) for i in family.incomes]
-    members = [(m.birth_date, m.health, m.disability_grade, m.work_ability, m.schooling) for m in family.members]
+    members = [(m.birth_year, m.health, m.disability_grade, m.work_ability, m.schooling) for m in family.members]
     return build_facts(family, members, summarise_incomes(rows, today), today)
 
 
@@ -323,7 +323,7 @@ def _json(value) -> str:
 #: an enum conversion per value on 300,000 rows
 _MEMBER_FACTS = select(
     Member.family_id,
-    Member.birth_date,
+    Member.birth_year,
     cast(Member.health, String).label("health"),
     Member.disability_grade,
     cast(Member.work_ability, String).label("work_ability"),

@@ -128,7 +128,9 @@ class Member(db.Model):
     id_index: Mapped[str] = mapped_column(String(64), index=True)
     #: 330482********123X
     id_masked: Mapped[str] = mapped_column(String(18))
-    birth_date: Mapped[date] = mapped_column()
+    #: the year of birth, all the rules need (ages); the exact date stays inside the encrypted number, since the
+    #: mask plus the birth date is the whole number (the 8 hidden characters are the date)
+    birth_year: Mapped[int] = mapped_column()
     male: Mapped[bool] = mapped_column()
     health: Mapped[Health] = mapped_column(enum_type(Health), default=Health.HEALTHY)
     #: disability grade 1 (most severe) to 4
@@ -143,8 +145,8 @@ class Member(db.Model):
     family: Mapped[Family] = relationship(back_populates="members")
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.birth_date.year
-        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+        """The age reached in ``day``'s year (what the birth year tells; the exact date needs the logged reveal)."""
+        return day.year - self.birth_year
 
 
 class Income(db.Model):

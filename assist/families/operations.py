@@ -56,7 +56,7 @@ MEMBER_FIELDS = (
     "relation",
     "name",
     "id_masked",
-    "birth_date",
+    "birth_year",
     "health",
     "disability_grade",
     "illness",
@@ -226,7 +226,7 @@ def _new_member(clean: dict[str, Any], index: str) -> Member:
         id_cipher=crypto.encrypt(parsed.value),
         id_index=index,
         id_masked=parsed.masked,
-        birth_date=parsed.birth_date,
+        birth_year=parsed.birth_date.year,
         male=parsed.male,
         health=clean["health"],
         disability_grade=clean["disability_grade"],
@@ -366,7 +366,7 @@ def update_member(actor, member: Member, data: dict[str, Any]) -> Member:
         member.id_cipher = crypto.encrypt(parsed.value)
         member.id_index = index
         member.id_masked = parsed.masked
-        member.birth_date = parsed.birth_date
+        member.birth_year = parsed.birth_date.year
         member.male = parsed.male
     for key in ("name", "relation", "health", "disability_grade", "illness", "work_ability", "schooling"):
         setattr(member, key, clean[key])

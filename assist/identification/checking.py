@@ -34,7 +34,7 @@ PERSON_KEYS = (
     "id_cipher",
     "id_index",
     "id_masked",
-    "birth_date",
+    "birth_year",
     "male",
     "phone",
     "area_id",
@@ -56,7 +56,7 @@ PERSON_KEYS = (
     "differs",
 )
 LINK_KEYS = ("member_id", "family_id", "differs")
-REJECT_KEYS = ("import_id", "row_number", "problems", "raw")
+REJECT_KEYS = ("import_id", "row_number", "problems", "raw_cipher")
 #: positions in a person's tuple that the writer reads
 ROW, ID_INDEX, SCORE = (PERSON_KEYS.index(k) for k in ("row_number", "id_index", "score"))
 _checked_values = itemgetter(*PERSON_KEYS[: -len(LINK_KEYS) - 1])
@@ -72,19 +72,19 @@ def _people(persons: list[dict], ctx: columns.RowContext, import_id: int) -> lis
     as_text = ctx.dates_as_text
     for p in persons:
         p["reasons"] = dumps(p["reasons"]).decode()
-        if as_text:
-            p["birth_date"] = p["birth_date"].isoformat()
-            if p["accident_on"] is not None:
-                p["accident_on"] = p["accident_on"].isoformat()
+        if as_text and p["accident_on"] is not None:
+            p["accident_on"] = p["accident_on"].isoformat()
         people.append(_checked_values(p) + unlinked)
     return people
 
 
-def _rejects(rejected: list[tuple[int, list, list]], import_id: int) -> list[tuple]:
+def _rejects(rejected: list[tuple[int, list, list]], import_id: int, ctx: columns.RowContext) -> list[tuple]:
+    """The rejected rows to write; each row as it was is encrypted (it may hold a full ID number)."""
     dumps = orjson.dumps
+    raws = ctx.encrypt_many([dumps([_raw(c) for c in cells]).decode() for _number, cells, _problems in rejected])
     return [
-        (import_id, number, dumps(problems).decode(), dumps([_raw(c) for c in cells]).decode())
-        for number, cells, problems in rejected
+        (import_id, number, dumps(problems).decode(), raw)
+        for (number, _cells, problems), raw in zip(rejected, raws, strict=True)
     ]
 
 
@@ -128,7 +128,7 @@ def _checked(chunk: list[tuple[int, list]], ctx, import_id: int, full: bool, sha
         prep = prepared[i] if prepared is not None else columns.prepare_rows(rows, ctx)
         persons, rejected = columns.settle_rows(rows, prep, ctx)
         people += _people(persons, ctx, import_id)
-        rejects += _rejects(rejected, import_id)
+        rejects += _rejects(rejected, import_id, ctx)
     return chunk[-1][0], people, rejects, full
 
 

@@ -474,7 +474,7 @@ def prepare_rows(rows: list[tuple[int, list]], ctx: RowContext) -> list[tuple[di
     ciphers = ctx.encrypt_many([parsed[0] for _out, parsed in good])
     rules, line_fen, today = ctx.rules, ctx.line_fen, ctx.today
     for (out, (value, born, male)), cipher in zip(good, ciphers, strict=True):
-        out.update(id_cipher=cipher, id_masked=value[:6] + "********" + value[14:], birth_date=born, male=male)
+        out.update(id_cipher=cipher, id_masked=value[:6] + "********" + value[14:], birth_year=born.year, male=male)
         if out["household_size"] is None:
             out["household_size"] = 1
         facts = screening.Facts(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
-from sqlalchemy.ext.associationproxy import association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from assist import crypto
 from assist.areas.models import Area
 from assist.auth.models import User
 from assist.db_types import UTCDateTime, utcnow
@@ -43,9 +44,9 @@ class WorkerImport(db.Model):
     source: Mapped[ImportSource] = mapped_column(enum_type(ImportSource))
     filename: Mapped[str] = mapped_column(String(255))
     #: the original file, kept with the record in a table of its own: the progress written after each batch then
-    #: does not rewrite it (SQLite rewrites a whole row, a file of 10 MB included, on every UPDATE)
-    file: Mapped[WorkerImportFile] = relationship(cascade="all, delete-orphan", passive_deletes=True)
-    content = association_proxy("file", "content", creator=lambda content: WorkerImportFile(content=content))
+    #: does not rewrite it (SQLite rewrites a whole row, a file of 10 MB included, on every UPDATE); encrypted, and
+    #: deleted some days after the import finished (IMPORT_ORIGINAL_DAYS)
+    file: Mapped[WorkerImportFile | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
     size: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
     #: csv or xlsx, and the text encoding a CSV was read in
@@ -89,14 +90,24 @@ class WorkerImport(db.Model):
     def finished(self) -> bool:
         return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
 
+    @property
+    def content(self) -> bytes | None:
+        """The original file as uploaded (decrypted); None once the retention period deleted it."""
+        return crypto.decrypt_bytes(self.file.content) if self.file is not None else None
+
+    @content.setter
+    def content(self, value: bytes) -> None:
+        self.file = WorkerImportFile(content=crypto.encrypt_bytes(value))
+
 
 class WorkerImportFile(db.Model):
-    """The uploaded file of an import, as it was."""
+    """The uploaded file of an import, as it was, encrypted (Fernet under ASSIST_FIELD_KEY): it holds full ID numbers."""
 
     __tablename__ = "worker_import_files"
 
     import_id: Mapped[int] = mapped_column(ForeignKey("worker_imports.id", ondelete="CASCADE"), primary_key=True)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: deferred: whether an import still has its file is asked without reading the file
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class ImportedPerson(db.Model):
@@ -118,7 +129,8 @@ class ImportedPerson(db.Model):
     id_cipher: Mapped[str] = mapped_column(Text)
     id_index: Mapped[str] = mapped_column(String(64))
     id_masked: Mapped[str] = mapped_column(String(18))
-    birth_date: Mapped[date] = mapped_column()
+    #: the year only: the mask plus the birth date would be the whole number
+    birth_year: Mapped[int] = mapped_column()
     male: Mapped[bool] = mapped_column()
     phone: Mapped[str] = mapped_column(String(20), default="")
     area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
@@ -159,8 +171,14 @@ class ImportReject(db.Model):
     row_number: Mapped[int] = mapped_column()
     #: [{"column", "field", "code", "params"}]: codes, so each reader sees the reasons in their own language
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    #: the row's cells as text (each cut to the cell limit)
-    raw: Mapped[list[str]] = mapped_column(JSON)
+    #: the row's cells as text (each cut to the cell limit), as encrypted JSON: a rejected row may hold a full ID
+    #: number; emptied with the import's original file when its retention period ends
+    raw_cipher: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def raw(self) -> list[str]:
+        """The row's cells (decrypted); empty once deleted."""
+        return orjson.loads(crypto.decrypt(self.raw_cipher)) if self.raw_cipher else []
 
 
 class ColumnMapping(db.Model):

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    delete,
     exists,
     func,
     insert,
@@ -43,7 +44,7 @@ from assist.auth.models import User
 from assist.bulk import insert_values
 from assist.db_types import utcnow
 from assist.enums import CandidateStatus, ImportSource, ImportStatus, Relation, Role
-from assist.errors import Conflict, ValidationFailed
+from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.extensions import db
 from assist.families.models import Family, Member
 from assist.identification import checking, columns, reader
@@ -54,6 +55,7 @@ from assist.identification.models import (
     ImportedPerson,
     ImportReject,
     WorkerImport,
+    WorkerImportFile,
 )
 from assist.permissions import area_ids_in_scope, area_in_scope, scope_filter
 from assist.settings.operations import get_settings
@@ -387,7 +389,7 @@ _person_types = {
     "id_cipher": Text,
     "id_index": String,
     "id_masked": String,
-    "birth_date": Date,
+    "birth_year": Integer,
     "male": Boolean,
     "phone": String,
     "area_id": Integer,
@@ -423,7 +425,7 @@ _reject_rows = Table(
     Column("import_id", Integer),
     Column("row_number", Integer),
     Column("problems", Text),
-    Column("raw", Text),
+    Column("raw_cipher", Text),
 )
 
 
@@ -612,6 +614,69 @@ def rejects_workbook(imp: WorkerImport) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def download_original(actor, imp: WorkerImport) -> bytes:
+    """The import's original file, to download: it holds full ID numbers, so every download is in the audit log."""
+    content = imp.content
+    if content is None:
+        raise NotFound(
+            str(_l("The original file was deleted %(days)s days after the import finished.", days=original_days()))
+        )
+    audit.record(actor, "download_original", "worker_import", imp.id, summary=imp.filename)
+    return content
+
+
+def download_rejects(actor, imp: WorkerImport) -> bytes:
+    """The rejected rows as a spreadsheet, to download: the rows as they were may hold full ID numbers, so every
+    download is in the audit log."""
+    audit.record(actor, "download_rejects", "worker_import", imp.id, summary=imp.filename)
+    return rejects_workbook(imp)
+
+
+def original_days() -> int:
+    """Days an import's original file (and its rejected rows as they were) is kept after the import finished."""
+    from flask import current_app
+
+    return int(current_app.config["IMPORT_ORIGINAL_DAYS"])
+
+
+def delete_old_originals(now=None) -> int:
+    """Delete the original files of imports finished more than IMPORT_ORIGINAL_DAYS ago, and the rejected rows as
+    they were (both copies of the file's full ID numbers); the counts, reasons and imported people stay. An upload
+    left waiting for its column mapping that long fails and loses its file too. Returns the number of files deleted;
+    run twice, the second run finds nothing."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=original_days())
+    # an upload whose columns were never mapped is not needed either: it ends as failed, saying why
+    unmapped = list(
+        db.session.scalars(
+            select(WorkerImport.id).where(WorkerImport.status == ImportStatus.MAPPING, WorkerImport.created_at < cutoff)
+        )
+    )
+    db.session.execute(
+        update(WorkerImport)
+        .where(WorkerImport.id.in_(unmapped))
+        .values(
+            status=ImportStatus.FAILED,
+            finished_at=now,
+            error=str(
+                _l("The columns were not mapped within %(days)s days; the file was deleted.", days=original_days())
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    old = select(WorkerImport.id).where((WorkerImport.finished_at < cutoff) | WorkerImport.id.in_(unmapped))
+    files = db.session.execute(
+        delete(WorkerImportFile).where(WorkerImportFile.import_id.in_(old)).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.execute(
+        update(ImportReject)
+        .where(ImportReject.import_id.in_(old), ImportReject.raw_cipher != "")
+        .values(raw_cipher="")
+        .execution_options(synchronize_session=False)
+    )
+    return files
 
 
 def template_workbook() -> bytes:

@@ -106,7 +106,13 @@ def import_view(import_id: int):
             select(ImportReject).where(ImportReject.import_id == imp.id).order_by(ImportReject.row_number).limit(50)
         )
     )
-    return render_template("identification/import.html", imp=imp, rejects=rejects, problem_text=columns.problem_text)
+    return render_template(
+        "identification/import.html",
+        imp=imp,
+        rejects=rejects,
+        problem_text=columns.problem_text,
+        original_days=operations.original_days(),
+    )
 
 
 @bp.route("/imports/<int:import_id>/mapping", methods=["GET", "POST"])
@@ -136,16 +142,28 @@ def mapping(import_id: int):
     return render_template("identification/mapping.html", imp=imp, form=form, columns=columns.COLUMNS), status
 
 
+def _download(imp: WorkerImport, operation, filename: str, mimetype: str):
+    """A download that shows full ID numbers: the operation writes the audit entry, committed before the file goes."""
+    try:
+        content = operation(current_user, imp)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+        return redirect(url_for("identification.import_view", import_id=imp.id))
+    db.session.commit()
+    return _attachment(content, filename, mimetype)
+
+
 @bp.route("/imports/<int:import_id>/rejects.xlsx")
 def rejects(import_id: int):
     imp = get_import_or_404(import_id)
-    return _attachment(operations.rejects_workbook(imp), f"rejects-{imp.id}.xlsx", XLSX)
+    return _download(imp, operations.download_rejects, f"rejects-{imp.id}.xlsx", XLSX)
 
 
 @bp.route("/imports/<int:import_id>/original")
 def original(import_id: int):
     imp = get_import_or_404(import_id)
-    return _attachment(imp.content, imp.filename, "application/octet-stream")
+    return _download(imp, operations.download_original, imp.filename, "application/octet-stream")
 
 
 @bp.route("/template.xlsx")

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -57,11 +58,13 @@ def _stored(imp_id: int) -> dict:
             select(ImportedPerson).where(ImportedPerson.import_id == imp_id).order_by(ImportedPerson.row_number)
         )
     ]
-    rejects = db.session.execute(
-        select(ImportReject.row_number, ImportReject.problems, ImportReject.raw)
-        .where(ImportReject.import_id == imp_id)
-        .order_by(ImportReject.row_number)
-    ).all()
+    rejects = [
+        # the rows as they were decrypted, like the ID numbers
+        SimpleNamespace(row_number=r.row_number, problems=r.problems, raw=r.raw)
+        for r in db.session.scalars(
+            select(ImportReject).where(ImportReject.import_id == imp_id).order_by(ImportReject.row_number)
+        )
+    ]
     candidates = db.session.execute(
         select(ImportedPerson.row_number, Candidate.id_index, Candidate.area_id, Candidate.score, Candidate.family_id)
         .join(ImportedPerson, ImportedPerson.id == Candidate.person_id)
