@@ -213,10 +213,6 @@ class StoredAssessment(NamedTuple):
     entry: dict
 
 
-#: what the audit entry of an assessment shows of the family before and after
-_AUDITED = ("colour", "score", "primary_type", "next_review_on")
-
-
 def stored_assessment(
     family: "FamilyRow",
     members: int,
@@ -257,7 +253,7 @@ def stored_assessment(
                 "weights": dict(rules.weights),
                 "red_threshold": rules.red_threshold,
                 "yellow_threshold": rules.yellow_threshold,
-                "as_of": today.isoformat(),
+                "as_of": today,
             }
         ),
         "note": note,
@@ -280,14 +276,19 @@ def stored_assessment(
         "assess",
         "family",
         family.id,
-        before={name: getattr(family, name) for name in _AUDITED},
+        before={
+            "colour": family.colour,
+            "score": family.score,
+            "primary_type": family.primary_type,
+            "next_review_on": family.next_review_on,
+        },
         after={"colour": colour, "score": result.score, "primary_type": primary_type, "next_review_on": review_on},
         family_id=family.id,
         summary=f"assessment {assessment_id}",
         at=at,
         address=actor.address,
+        encoded=True,
     )
-    entry["before"], entry["after"] = _json(entry["before"]), _json(entry["after"])
     return StoredAssessment(assessment, change, entry)
 
 

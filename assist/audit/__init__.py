@@ -4,6 +4,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+import orjson
 from flask import has_request_context, request
 
 
@@ -42,13 +43,19 @@ def entry(
     summary: str = "",
     at: datetime | None = None,
     address: str | None = None,
+    encoded: bool = False,
 ) -> dict[str, Any]:
-    """The column values of one entry as the log stores them (before and after JSON-ready): what :func:`record`
-    adds, for a writer that inserts many at once. ``address`` defaults to the request's."""
+    """The column values of one entry as the log stores them: what :func:`record` adds, for a writer that inserts many
+    at once. Before and after JSON-ready, or with ``encoded`` JSON text (orjson writes enums and dates as
+    :func:`_plain` gives them, in a fraction of the time). ``address`` defaults to the request's."""
     from assist.db_types import utcnow
 
     if address is None:
         address = request_address()
+    if encoded:
+        before, after = orjson.dumps(before).decode(), orjson.dumps(after).decode()
+    else:
+        before, after = _plain(before), _plain(after)
     return {
         "at": at or utcnow(),
         "actor_id": getattr(actor, "id", None),
@@ -58,8 +65,8 @@ def entry(
         "entity_id": str(entity_id or "")[:40],
         "family_id": family_id,
         "summary": summary[:255],
-        "before": _plain(before),
-        "after": _plain(after),
+        "before": before,
+        "after": after,
         "address": address[:64],
     }
 
