@@ -244,6 +244,19 @@ def test_a_batch_reassessment_stores_what_one_assessment_stores(world, client, a
     change = db.session.scalars(select(ColourChange).where(ColourChange.assessment_id == by_batch)).one()
     assert (change.from_colour, change.to_colour) == (before[0], Colour.RED)
     assert len(batch["entries"]) == 1 and batch["entries"][0]["family_id"] == fam.id
+    entry = batch["entries"][0]
+    assert entry["before"] == {
+        "colour": before[0].value,
+        "score": before[1],
+        "primary_type": before[2].value,
+        "next_review_on": before[3].isoformat(),
+    }
+    assert entry["after"] == {
+        "colour": "red",
+        "score": one.score,
+        "primary_type": one.primary_type.value,
+        "next_review_on": (today + timedelta(days=DEFAULTS["review_days"]["red"])).isoformat(),
+    }
 
     # the explanation page of the batch's assessment shows every weight and both thresholds
     auth.login("cw_a")
