@@ -500,9 +500,10 @@ def reassess_all(
     """Reassess every active family in set-based batches (the periodic review); returns the number assessed.
 
     Per batch: three reads (families, members, income sums aggregated in SQL), scoring in Python, multi-row inserts
-    of what each assessment stores (the rows :func:`stored_assessment` gives one assessment: assessments, colour
-    changes, audit entries), one multi-row insert into a temporary table and one UPDATE ... FROM it. No ORM object per row. Many families (``processes``: None decides by SCORING_PROCESS_MIN) are scored in a
-    process of their own, a batch at a time, while this one writes the batch before and reads the batch after.
+    of what each assessment stores (the rows :func:`stored_assessment` gives one assessment alike: assessments,
+    colour changes, audit entries), one multi-row insert into a temporary table and one UPDATE ... FROM it. No ORM
+    object per row. Many families (``processes``: None decides by SCORING_PROCESS_MIN) are scored in a process of
+    their own, a batch at a time, while this one writes the batch before and reads the batch after.
     """
     today = today or local_today()
     settings = get_settings()

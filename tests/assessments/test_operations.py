@@ -265,3 +265,20 @@ def test_a_batch_reassessment_stores_what_one_assessment_stores(world, client, a
     weights = re.findall(r'<td class="text-end">(\d*)</td>\s*<td class="text-end">(\d*)</td>', explanation)
     assert [int(w) for _points, w in weights] == list(DEFAULTS["weights"].values())
     assert "60 分起为红色，30 分起为黄色。" in explanation and "—" not in explanation
+
+
+def test_the_demo_city_explains_every_assessment(runner):
+    """The demo is assessed by the batch review: each of its assessments shows its weights and thresholds, each colour
+    change names its assessment, and each assessment has its audit entry."""
+    from assist.audit.models import AuditEntry
+
+    result = runner.invoke(args=["demo-data", "--families", "40", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assessments = db.session.scalars(select(Assessment)).all()
+    assert len(assessments) >= 40
+    assert all(a.inputs["weights"] == DEFAULTS["weights"] for a in assessments)
+    assert all((a.inputs["red_threshold"], a.inputs["yellow_threshold"]) == (60, 30) for a in assessments)
+    changes = db.session.scalars(select(ColourChange)).all()
+    assert changes and all(c.assessment_id is not None for c in changes)
+    entries = db.session.scalars(select(AuditEntry.summary).where(AuditEntry.action == "assess")).all()
+    assert sorted(entries) == sorted(f"assessment {a.id}" for a in assessments)
