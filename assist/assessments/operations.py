@@ -8,14 +8,14 @@ from typing import NamedTuple
 
 import orjson
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, cast, func, select, update
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, cast, func, select, text, update
 
 from assist import audit, checks
 from assist.assessments import scoring
 from assist.assessments.models import Assessment, ColourChange
 from assist.bulk import insert_rows
 from assist.db_types import UTCDateTime, local_today, utcnow
-from assist.enums import ArchiveType, AssessmentKind, Colour, FamilyStatus, Schooling
+from assist.enums import ArchiveType, AssessmentKind, Colour, FamilyStatus, ProfileType, Schooling
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
 from assist.families.models import Family, Income, Member
@@ -162,59 +162,162 @@ def assess_family(
     settings = get_settings()
     rules = scoring.Rules.from_settings(settings)
     result = scoring.assess(facts_for(family, today), rules)
-    assessment = Assessment(
-        family_id=family.id,
-        kind=kind,
-        score=result.score,
-        colour=result.colour,
-        primary_type=result.primary_type,
-        types=[t.value for t in result.types],
-        factors=[f.as_dict() for f in result.factors],
-        hard_trigger=result.hard_trigger,
-        inputs={
-            "per_capita_fen": result.per_capita_fen,
-            "members": len(family.members),
-            "line_fen": rules.line_fen,
-            "weights": dict(rules.weights),
-            "red_threshold": rules.red_threshold,
-            "yellow_threshold": rules.yellow_threshold,
-            "as_of": today.isoformat(),
-        },
+    review_on = next_review(result.colour, today, settings)
+    db.session.flush()  # the family and what it was scored from, before the rows that point at it
+    connection = db.session.connection()
+    now = utcnow()
+    stored = stored_assessment(
+        FamilyRow.of(family),
+        len(family.members),
+        result,
+        rules,
+        today,
+        review_on,
+        assessment_id=_assessment_ids(connection)(1)[0],
+        kind=kind.value,
         note=note.strip(),
-        assessed_by_id=getattr(actor, "id", None),
+        at=now,
+        actor=Actor.of(actor),
     )
-    db.session.add(assessment)
-    db.session.flush()
-    before = audit.snapshot(family, ("colour", "score", "primary_type", "next_review_on"))
-    if family.colour != result.colour:
-        db.session.add(
-            ColourChange(
-                family_id=family.id,
-                from_colour=family.colour,
-                to_colour=result.colour,
-                reason=_reason(result),
-                assessment_id=assessment.id,
-                by_id=getattr(actor, "id", None),
-            )
-        )
+    _store(connection, [stored.assessment], [stored.change] if stored.change else [], [stored.entry])
     family.colour = result.colour
     family.score = result.score
     family.primary_type = result.primary_type
-    family.last_assessed_at = assessment.assessed_at
-    family.next_review_on = next_review(result.colour, today, settings)
+    family.last_assessed_at = now
+    family.next_review_on = review_on
     db.session.flush()
     refresh_colour_ranks([family.id])
-    audit.record(
+    return db.session.get_one(Assessment, stored.assessment["id"])
+
+
+class Actor(NamedTuple):
+    """Who assesses, as the stored rows name them (plain values: it travels to the scoring process)."""
+
+    id: int | None
+    username: str | None
+    #: where the request came from ("" outside one)
+    address: str
+
+    @classmethod
+    def of(cls, actor) -> "Actor":
+        return cls(getattr(actor, "id", None), getattr(actor, "username", None), audit.request_address())
+
+
+class StoredAssessment(NamedTuple):
+    """The rows an assessment stores, in their stored form (JSON as text, enums as their values)."""
+
+    assessment: dict
+    #: the colour change, when the colour moves
+    change: dict | None
+    #: its audit entry
+    entry: dict
+
+
+def stored_assessment(
+    family: "FamilyRow",
+    members: int,
+    result: scoring.Result,
+    rules: scoring.Rules,
+    today: date,
+    review_on: date,
+    *,
+    assessment_id: int,
+    kind: str,
+    note: str,
+    at,
+    actor: Actor,
+) -> StoredAssessment:
+    """What an assessment of ``family`` (as it was before) stores: the assessment with its explanation (the
+    figures, weights and thresholds it was scored with), the colour change pointing at it, and its audit entry.
+
+    One function for one assessment and the batch review alike, so both store the same rows.
+    """
+    colour = result.colour.value
+    primary_type = result.primary_type.value
+    assessment = {
+        "id": assessment_id,
+        "family_id": family.id,
+        "kind": kind,
+        "score": result.score,
+        "colour": colour,
+        "primary_type": primary_type,
+        "types": _json([t.value for t in result.types]),
+        # Factor.as_dict, inlined: a million calls per 100,000 families
+        "factors": _json([{"name": n, "points": p, "detail": d} for n, p, d in result.factors]),
+        "hard_trigger": result.hard_trigger,
+        "inputs": _json(
+            {
+                "per_capita_fen": result.per_capita_fen,
+                "members": members,
+                "line_fen": rules.line_fen,
+                "weights": dict(rules.weights),
+                "red_threshold": rules.red_threshold,
+                "yellow_threshold": rules.yellow_threshold,
+                "as_of": today,
+            }
+        ),
+        "note": note,
+        "assessed_at": at,
+        "assessed_by_id": actor.id,
+    }
+    change = None
+    if family.colour != result.colour:
+        change = {
+            "family_id": family.id,
+            "from_colour": family.colour.value if family.colour else None,
+            "to_colour": colour,
+            "reason": _reason(result),
+            "assessment_id": assessment_id,
+            "at": at,
+            "by_id": actor.id,
+        }
+    entry = audit.entry(
         actor,
         "assess",
         "family",
         family.id,
-        before=before,
-        after=audit.snapshot(family, ("colour", "score", "primary_type", "next_review_on")),
+        before={
+            "colour": family.colour,
+            "score": family.score,
+            "primary_type": family.primary_type,
+            "next_review_on": family.next_review_on,
+        },
+        after={"colour": colour, "score": result.score, "primary_type": primary_type, "next_review_on": review_on},
         family_id=family.id,
-        summary=f"assessment {assessment.id}",
+        summary=f"assessment {assessment_id}",
+        at=at,
+        address=actor.address,
+        encoded=True,
     )
-    return assessment
+    return StoredAssessment(assessment, change, entry)
+
+
+def _assessment_ids(connection):
+    """``take(n)`` → ``n`` new assessment ids, known before the rows are inserted (the colour change and the audit
+    entry name theirs): from the table's sequence on PostgreSQL; on SQLite after the highest id, counted here, as
+    SQLite itself would give them (the transaction holds the write lock from its start: no one else inserts)."""
+    if connection.dialect.name == "postgresql":
+        sql = text("SELECT nextval(pg_get_serial_sequence('assessments', 'id')) FROM generate_series(1, :n)")
+
+        def take(n: int) -> list[int]:
+            return list(connection.scalars(sql, {"n": n})) if n else []
+
+        return take
+    last = connection.scalar(select(func.coalesce(func.max(Assessment.id), 0)))
+
+    def take_next(n: int) -> list[int]:
+        nonlocal last
+        first, last = last + 1, last + n
+        return list(range(first, last + 1))
+
+    return take_next
+
+
+def _store(connection, assessments: list[dict], changes: list[dict], entries: list[dict]) -> None:
+    """Insert what assessments store (their rows from :func:`stored_assessment`), COPY on PostgreSQL."""
+    insert_rows(connection, _assessment_rows, assessments)
+    insert_rows(connection, ColourChange.__table__, changes)
+    insert_rows(connection, _audit_rows, entries)
 
 
 def _income_summaries(lo: int, hi: int, today: date) -> dict[int, IncomeSummary]:
@@ -314,6 +417,25 @@ _assessment_rows = Table(
 )
 
 
+#: the audit log as assessments write it: before and after already encoded
+_audit_rows = Table(
+    "audit_log",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime),
+    Column("actor_id", Integer),
+    Column("actor_name", String(60)),
+    Column("action", String(40)),
+    Column("entity_type", String(40)),
+    Column("entity_id", String(40)),
+    Column("family_id", Integer),
+    Column("summary", String(255)),
+    Column("before", Text),
+    Column("after", Text),
+    Column("address", String(64)),
+)
+
+
 def _json(value) -> str:
     """JSON text as the JSON columns store it (orjson: a tenth of the time of the standard library's encoder)."""
     return orjson.dumps(value).decode()
@@ -331,52 +453,41 @@ _MEMBER_FACTS = select(
 )
 
 
-def _score_batch(families, members, incomes, today: date, rules, review_on, now, actor_id):
-    """Score a batch: the assessment rows, the families' new colour/score rows, and the colour changes."""
-    inputs = {"line_fen": rules.line_fen, "as_of": today.isoformat()}
+def _score_batch(families, members, incomes, ids, today: date, rules, review_on, now, actor: Actor):
+    """Score a batch: what its assessments store (assessments, colour changes, audit entries), and the families' new
+    colour/score rows."""
     review_kind = AssessmentKind.REVIEW.value
-    assessment_rows, result_rows, changes = [], [], []
-    for f in families:
-        result = scoring.assess(build_facts(f, members.get(f.id, ()), incomes.get(f.id, NO_INCOME), today), rules)
-        colour = result.colour.value
-        assessment_rows.append(
-            {
-                "family_id": f.id,
-                "kind": review_kind,
-                "score": result.score,
-                "colour": colour,
-                "primary_type": result.primary_type.value,
-                "types": _json([t.value for t in result.types]),
-                # Factor.as_dict, inlined: a million calls per 100,000 families
-                "factors": _json([{"name": n, "points": p, "detail": d} for n, p, d in result.factors]),
-                "hard_trigger": result.hard_trigger,
-                "inputs": _json({**inputs, "per_capita_fen": result.per_capita_fen}),
-                "note": "",
-                "assessed_at": now,
-                "assessed_by_id": actor_id,
-            }
+    assessment_rows, result_rows, changes, entries = [], [], [], []
+    for f, assessment_id in zip(families, ids, strict=True):
+        family_members = members.get(f.id, ())
+        result = scoring.assess(build_facts(f, family_members, incomes.get(f.id, NO_INCOME), today), rules)
+        stored = stored_assessment(
+            f,
+            len(family_members),
+            result,
+            rules,
+            today,
+            review_on[result.colour],
+            assessment_id=assessment_id,
+            kind=review_kind,
+            note="",
+            at=now,
+            actor=actor,
         )
+        assessment_rows.append(stored.assessment)
+        entries.append(stored.entry)
+        if stored.change is not None:
+            changes.append(stored.change)
         result_rows.append(
             {
                 "id": f.id,
-                "colour": colour,
+                "colour": result.colour.value,
                 "score": result.score,
                 "primary_type": result.primary_type.value,
                 "next_review_on": review_on[result.colour],
             }
         )
-        if f.colour != result.colour:
-            changes.append(
-                {
-                    "family_id": f.id,
-                    "from_colour": f.colour.value if f.colour else None,
-                    "to_colour": colour,
-                    "reason": _reason(result),
-                    "at": now,
-                    "by_id": actor_id,
-                }
-            )
-    return assessment_rows, result_rows, changes
+    return assessment_rows, result_rows, changes, entries
 
 
 #: at least this many active families are scored in a process of their own (when the machine has a second core)
@@ -388,17 +499,18 @@ def reassess_all(
 ) -> int:
     """Reassess every active family in set-based batches (the periodic review); returns the number assessed.
 
-    Per batch: three reads (families, members, income sums aggregated in SQL), scoring in Python, one multi-row
-    insert of assessments (and colour changes), one multi-row insert into a temporary table and one UPDATE ... FROM
-    it. No ORM object per row. Many families (``processes``: None decides by SCORING_PROCESS_MIN) are scored in a
-    process of their own, a batch at a time, while this one writes the batch before and reads the batch after.
+    Per batch: three reads (families, members, income sums aggregated in SQL), scoring in Python, multi-row inserts
+    of what each assessment stores (the rows :func:`stored_assessment` gives one assessment alike: assessments,
+    colour changes, audit entries), one multi-row insert into a temporary table and one UPDATE ... FROM it. No ORM
+    object per row. Many families (``processes``: None decides by SCORING_PROCESS_MIN) are scored in a process of
+    their own, a batch at a time, while this one writes the batch before and reads the batch after.
     """
     today = today or local_today()
     settings = get_settings()
     rules = scoring.Rules.from_settings(settings)
     review_on = {c: next_review(c, today, settings) for c in Colour}
     now = at or utcnow()
-    actor_id = getattr(actor, "id", None)
+    as_actor = Actor.of(actor)
     connection = db.session.connection()
     if processes is None:
         processes = (
@@ -407,11 +519,13 @@ def reassess_all(
             >= SCORING_PROCESS_MIN
         )
     _results.create(connection, checkfirst=True)
+    new_ids = _assessment_ids(connection)
     done = 0
     with _scorer(processes) as score:
         scoring_ = None  # the batch being scored while the next is read
         for families, members, incomes in _batches(connection, batch, today):
-            next_ = score(_score_batch, families, members, incomes, today, rules, review_on, now, actor_id)
+            ids = new_ids(len(families))
+            next_ = score(_score_batch, families, members, incomes, ids, today, rules, review_on, now, as_actor)
             if scoring_ is not None:
                 done += _write_batch(connection, *scoring_.result(), now)
             scoring_ = next_
@@ -442,12 +556,13 @@ def _scorer(processes: bool):
         yield pool.submit
 
 
-def _write_batch(connection, assessment_rows: list[dict], result_rows: list[dict], changes: list[dict], now) -> int:
+def _write_batch(
+    connection, assessment_rows: list[dict], result_rows: list[dict], changes: list[dict], entries: list[dict], now
+) -> int:
     """Set-based writes of a scored batch (COPY on PostgreSQL), no ORM bookkeeping; returns how many it assessed."""
     if not result_rows:
-        return 0  # nothing scored: no assessment, change or result row either
-    insert_rows(connection, _assessment_rows, assessment_rows)
-    insert_rows(connection, ColourChange.__table__, changes)
+        return 0  # nothing scored: no assessment, change, entry or result row either
+    _store(connection, assessment_rows, changes, entries)
     connection.execute(_results.delete())
     insert_rows(connection, _results, result_rows)
     connection.execute(
@@ -475,6 +590,14 @@ class FamilyRow(NamedTuple):
     single_parent: bool
     debt_fen: int
     housing: str
+    #: the rest of what the assessment's audit entry shows as before
+    score: int | None
+    primary_type: ProfileType | None
+    next_review_on: date | None
+
+    @classmethod
+    def of(cls, family: Family) -> "FamilyRow":
+        return cls(*(getattr(family, name) for name in cls._fields))
 
 
 def _batches(connection, batch: int, today: date):
@@ -493,6 +616,9 @@ def _batches(connection, batch: int, today: date):
                 Family.single_parent,
                 Family.debt_fen,
                 Family.housing,
+                Family.score,
+                Family.primary_type,
+                Family.next_review_on,
             )
             .where(Family.id > last_id)
             .order_by(Family.id)

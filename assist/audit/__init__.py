@@ -4,6 +4,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+import orjson
 from flask import has_request_context, request
 
 
@@ -30,6 +31,53 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
+def entry(
+    actor,
+    action: str,
+    entity_type: str,
+    entity_id: Any = "",
+    *,
+    before: Any = None,
+    after: Any = None,
+    family_id: int | None = None,
+    summary: str = "",
+    at: datetime | None = None,
+    address: str | None = None,
+    encoded: bool = False,
+) -> dict[str, Any]:
+    """The column values of one entry as the log stores them: what :func:`record` adds, for a writer that inserts many
+    at once. Before and after JSON-ready, or with ``encoded`` JSON text (orjson writes enums and dates as
+    :func:`_plain` gives them, in a fraction of the time). ``address`` defaults to the request's."""
+    from assist.db_types import utcnow
+
+    if address is None:
+        address = request_address()
+    if encoded:
+        before, after = orjson.dumps(before).decode(), orjson.dumps(after).decode()
+    else:
+        before, after = _plain(before), _plain(after)
+    return {
+        "at": at or utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": (getattr(actor, "username", None) or "system")[:60],
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id or "")[:40],
+        "family_id": family_id,
+        "summary": summary[:255],
+        "before": before,
+        "after": after,
+        "address": address[:64],
+    }
+
+
+def request_address() -> str:
+    """The address the current request came from ("" outside a request)."""
+    if has_request_context():
+        return (request.remote_addr or "")[:64]
+    return ""
+
+
 def record(
     actor,
     action: str,
@@ -45,20 +93,17 @@ def record(
     from assist.audit.models import AuditEntry
     from assist.extensions import db
 
-    address = ""
-    if has_request_context():
-        address = (request.remote_addr or "")[:64]
     db.session.add(
         AuditEntry(
-            actor_id=getattr(actor, "id", None),
-            actor_name=(getattr(actor, "username", None) or "system")[:60],
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id or "")[:40],
-            family_id=family_id,
-            summary=summary[:255],
-            before=_plain(before),
-            after=_plain(after),
-            address=address,
+            **entry(
+                actor,
+                action,
+                entity_type,
+                entity_id,
+                before=before,
+                after=after,
+                family_id=family_id,
+                summary=summary,
+            )
         )
     )

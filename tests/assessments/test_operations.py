@@ -1,5 +1,6 @@
 """Assessments, colour history, review cadence, exit (脱困) and return (返困), without HTTP."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -180,3 +181,104 @@ def test_batch_reassessment_gives_the_same_result_as_one_by_one(world, batch, pr
     assert [f["name"] for f in latest[0].factors] == list(DEFAULTS["weights"])
     assert latest[0].types[0] == latest[0].primary_type.value and latest[0].colour in Colour
     assert latest[0].inputs["line_fen"] == 120_000
+
+
+def _stored_by(assessment_id: int) -> dict:
+    """What an assessment stored: its row, its colour change and its audit entry, as the database holds them (ids
+    and times left out: they differ between two runs)."""
+    from assist.audit.models import AuditEntry
+
+    row = dict(db.session.execute(select(Assessment.__table__).where(Assessment.id == assessment_id)).one()._mapping)
+    family_id = row["family_id"]
+    changes = [
+        dict(c._mapping)
+        for c in db.session.execute(
+            select(ColourChange.__table__).where(ColourChange.assessment_id == assessment_id)
+        ).all()
+    ]
+    entries = [
+        dict(e._mapping)
+        for e in db.session.execute(
+            select(AuditEntry.__table__).where(
+                AuditEntry.action == "assess", AuditEntry.summary == f"assessment {assessment_id}"
+            )
+        ).all()
+    ]
+    for r in [row, *changes, *entries]:
+        for key in ("id", "assessment_id", "assessed_at", "at", "summary"):
+            r.pop(key, None)
+    return {"assessment": row, "changes": changes, "entries": entries, "family": family_id}
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_a_batch_reassessment_stores_what_one_assessment_stores(world, client, auth, processes):
+    today = date(2026, 12, 7)
+    fam = world.family_a
+    # a member who lost all work ability and income under the line: red by the hard trigger, from the intake's colour
+    families.update_member(world.cw_a, fam.members[1], {"work_ability": "none", "health": "serious_illness"})
+    families.record_income(world.cw_a, fam, operations.months_back(today, 1)[0], 50_000, medical_fen=20_000)
+    db.session.commit()
+    before = (fam.colour, fam.score, fam.primary_type, fam.next_review_on, fam.last_assessed_at)
+    assert fam.colour != Colour.RED
+
+    assert operations.reassess_all(today, batch=1, processes=processes) == 2
+    by_batch = db.session.scalars(
+        select(Assessment.id).where(Assessment.family_id == fam.id).order_by(Assessment.id.desc()).limit(1)
+    ).one()
+    batch = _stored_by(by_batch)
+    db.session.commit()
+    # the same family as it was, assessed on its own
+    db.session.refresh(fam)
+    fam.colour, fam.score, fam.primary_type, fam.next_review_on, fam.last_assessed_at = before
+    db.session.commit()
+    one = operations.assess_family(None, fam, AssessmentKind.REVIEW, today=today)
+    db.session.commit()
+    single = _stored_by(one.id)
+
+    assert batch == single
+    inputs = batch["assessment"]["inputs"]
+    assert inputs["weights"] == DEFAULTS["weights"]
+    assert (inputs["red_threshold"], inputs["yellow_threshold"]) == (60, 30)
+    assert inputs["members"] == 2 and inputs["as_of"] == today.isoformat()
+    # the colour change names the assessment that made it, and so does the audit entry
+    change = db.session.scalars(select(ColourChange).where(ColourChange.assessment_id == by_batch)).one()
+    assert (change.from_colour, change.to_colour) == (before[0], Colour.RED)
+    assert len(batch["entries"]) == 1 and batch["entries"][0]["family_id"] == fam.id
+    entry = batch["entries"][0]
+    assert entry["before"] == {
+        "colour": before[0].value,
+        "score": before[1],
+        "primary_type": before[2].value,
+        "next_review_on": before[3].isoformat(),
+    }
+    assert entry["after"] == {
+        "colour": "red",
+        "score": one.score,
+        "primary_type": one.primary_type.value,
+        "next_review_on": (today + timedelta(days=DEFAULTS["review_days"]["red"])).isoformat(),
+    }
+
+    # the explanation page of the batch's assessment shows every weight and both thresholds
+    auth.login("cw_a")
+    page = client.get(f"/families/{fam.id}/assessments/{by_batch}").get_data(as_text=True)
+    explanation = page[page.index('id="explanation"') : page.index("</table>")]
+    weights = re.findall(r'<td class="text-end">(\d*)</td>\s*<td class="text-end">(\d*)</td>', explanation)
+    assert [int(w) for _points, w in weights] == list(DEFAULTS["weights"].values())
+    assert "60 分起为红色，30 分起为黄色。" in explanation and "—" not in explanation
+
+
+def test_the_demo_city_explains_every_assessment(runner):
+    """The demo is assessed by the batch review: each of its assessments shows its weights and thresholds, each colour
+    change names its assessment, and each assessment has its audit entry."""
+    from assist.audit.models import AuditEntry
+
+    result = runner.invoke(args=["demo-data", "--families", "40", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assessments = db.session.scalars(select(Assessment)).all()
+    assert len(assessments) >= 40
+    assert all(a.inputs["weights"] == DEFAULTS["weights"] for a in assessments)
+    assert all((a.inputs["red_threshold"], a.inputs["yellow_threshold"]) == (60, 30) for a in assessments)
+    changes = db.session.scalars(select(ColourChange)).all()
+    assert changes and all(c.assessment_id is not None for c in changes)
+    entries = db.session.scalars(select(AuditEntry.summary).where(AuditEntry.action == "assess")).all()
+    assert sorted(entries) == sorted(f"assessment {a.id}" for a in assessments)

@@ -6,9 +6,12 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func, select
 
 from assist import crypto
+from assist.extensions import db
 from assist.identification import columns, reader, samples, screening
+from assist.identification.models import WorkerImport
 from tests.identification.helpers import csv_file, new_id, row
 
 FIELD_KEY = "dGVzdC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZy0wMDA="
@@ -397,8 +400,8 @@ def test_a_sheet_reads_the_same_sized_from_its_head(app, sized):
         assert (sheet.max_row, sheet.max_column) == ((31, 10) if sized else (None, None))
     finally:
         book.close()
-    # (a sheet without a declared width is read MAX_COLUMNS cells wide, as before)
-    assert [cells[:10] for _number, cells in reader.rows(content, "xlsx", "")] == rows
+    # as wide as its header, whatever it declares
+    assert [cells for _number, cells in reader.rows(content, "xlsx", "")] == rows
 
 
 @pytest.mark.parametrize(
@@ -411,3 +414,71 @@ def test_whole_yuan_are_read_as_decimal_reads_them(text, fen):
             columns.parse_fen(text)
     else:
         assert columns.parse_fen(text) == fen == int(Decimal(text) * 100)
+
+
+def _declaring(xlsx: bytes, ref: str) -> bytes:
+    """The workbook with its sheet's declared size (<dimension ref=…>) changed to ``ref``, its rows as they were."""
+    return _rewrite(
+        xlsx,
+        "xl/worksheets/sheet1.xml",
+        lambda data: re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), data, count=1),
+    )
+
+
+def _import_by_cli(runner, tmp_path, content: bytes):
+    path = tmp_path / "workers.xlsx"
+    path.write_bytes(content)
+    return runner.invoke(args=["import", "workers", str(path)])
+
+
+@pytest.mark.parametrize(
+    ("rows", "declared"),
+    [
+        (10, "A1:J3"),  # ten rows declared as three (header and two)
+        (10, "A1:C11"),  # every row, declared three columns wide
+        (2_500, "A1:J2"),  # many rows (more than one batch) declared as one
+    ],
+)
+def test_an_xlsx_import_reads_every_row_whatever_size_the_sheet_declares(app, world, runner, tmp_path, rows, declared):
+    data = samples.worker_rows(rows, areas=("330482001001", "330482002001"), extras=False)
+    content = _declaring(_xlsx(data, samples.STANDARD_HEADERS), declared)
+    assert f'<dimension ref="{declared}"'.encode() in zipfile.ZipFile(io.BytesIO(content)).read(
+        "xl/worksheets/sheet1.xml"
+    )
+    result = _import_by_cli(runner, tmp_path, content)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"rows {rows}, imported {rows}, rejected 0, candidates ")
+    # the progress counts on the rows the sheet holds, not the ones it declares
+    assert reader.inspect(content).estimated_rows == rows
+    # every cell too (an empty cell reads as None)
+    assert [["" if c is None else c for c in cells] for _number, cells in reader.rows(content, "xlsx", "")] == data
+
+
+def test_an_xlsx_holding_more_rows_than_allowed_is_refused_whatever_it_declares(
+    app, world, runner, tmp_path, monkeypatch
+):
+    """250,000 rows declared as two imported one; the rows the sheet holds are what the row limit counts."""
+    from flask_babel import force_locale
+
+    monkeypatch.setattr(reader, "MAX_ROWS", 40)
+    data = samples.worker_rows(60, areas=("330482001001",), extras=False)
+    content = _declaring(_xlsx(data, samples.STANDARD_HEADERS), "A1:J2")
+    with force_locale("en"):
+        assert "more than 40 rows" in refused(content)
+    result = _import_by_cli(runner, tmp_path, content)
+    assert result.exit_code != 0 and "40" in result.output and not result.output.startswith("rows ")
+    assert db.session.scalar(select(func.count(WorkerImport.id))) == 0
+
+
+def test_a_sheet_whose_elements_carry_a_namespace_prefix_is_counted_and_read(app):
+    rows = [row() for _ in range(12)]
+    plain = _declaring(_xlsx(rows, samples.STANDARD_HEADERS), "A1:J2")
+
+    def prefixed(xml: bytes) -> bytes:
+        xml = re.sub(rb"<(/?)([A-Za-z]+)(?=[\s/>])", rb"<\1x:\2", xml)
+        return xml.replace(b'<x:worksheet xmlns="', b'<x:worksheet xmlns:x="', 1)
+
+    content = _rewrite(plain, "xl/worksheets/sheet1.xml", prefixed)
+    assert b"<x:row " in zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml")
+    assert reader.inspect(content).estimated_rows == 12
+    assert [cells for _number, cells in reader.rows(content, "xlsx", "")] == rows
