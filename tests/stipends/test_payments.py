@@ -293,7 +293,7 @@ def test_bank_statement_matches_reports_and_changes_nothing_else(world, statemen
 
 def test_bank_statement_of_a_draft_batch_is_not_paid(world, statement):
     _july, _august, september = statement
-    result = bank.reconcile(world.admin, _csv([f"2025-10-07,500.00,ST{september.id},x"]), today=TODAY)
+    result = bank.reconcile(world.admin, _csv([f"2025-10-07,500.00,ST{september.id},嘉兴善行实业有限公司"]), today=TODAY)
     assert not result.paid and result.problems[0].code == "not_payable"
     assert september.status == StipendStatus.UNPAID
 
@@ -314,6 +314,6 @@ def test_a_file_that_is_not_a_statement_is_refused(world, data):
 
 def test_english_headers_and_bom_are_accepted(world, statement):
     july, _august, _september = statement
-    data = b"\xef\xbb\xbf" + _csv([f"2025-08-06,500,ST{july.id},x"], header="Date,Amount,Reference,Payer")
+    data = b"\xef\xbb\xbf" + _csv([f"2025-08-06,500,ST{july.id},嘉兴善行实业有限公司"], header="Date,Amount,Reference,Payer")
     assert len(bank.reconcile(world.admin, data, today=TODAY).paid) == 1
     assert bank.decode(bank.SAMPLE.encode("gb18030")) == bank.SAMPLE
