@@ -27,6 +27,7 @@ from assist.posts.models import Post
 from assist.sponsors.models import Sponsor
 from assist.stipends.models import StipendRecord
 from assist.stipends.operations import PAYING, month_of, parse_month
+from assist.stipends.payments import SUPPLEMENTARY
 
 #: the level the area breakdown rolls communities up to: 0 city, 1 district/town, 2 community
 ROLLUP_DEPTH = 1
@@ -167,7 +168,7 @@ def supplementary_records(month: str, user, sponsor_id: int | None = None) -> li
         )
         .join(Sponsor, Sponsor.id == StipendRecord.sponsor_id)
         .join(Agreement, Agreement.id == StipendRecord.agreement_id)
-        .where(StipendRecord.paid_in == month, StipendRecord.month != month, record_scope(user))
+        .where(StipendRecord.paid_in == month, SUPPLEMENTARY, record_scope(user))
         .order_by(StipendRecord.month, Sponsor.name, Agreement.number, StipendRecord.id)
     )
     if sponsor_id is not None:

@@ -58,6 +58,14 @@ class StipendRecord(db.Model):
         Index("ix_stipend_records_paid_in_area", "paid_in", "area_id", "status", "amount_fen"),
         Index("ix_stipend_records_paid_in_colour", "paid_in", "colour", "status", "amount_fen"),
         Index("ix_stipend_records_sponsor_status", "sponsor_id", "status", "paid_in"),
+        # the few supplementary records (补发) a batch pays, found without reading its other records (migration 0014)
+        Index(
+            "ix_stipend_records_supplementary",
+            "paid_in",
+            "month",
+            sqlite_where=text("paid_in <> month"),
+            postgresql_where=text("paid_in <> month"),
+        ),
         CheckConstraint("days >= 1 AND days <= days_in_month", name="days_in_range"),
         CheckConstraint("days_in_month BETWEEN 28 AND 31", name="days_in_month_range"),
         CheckConstraint("amount_fen >= 0 AND amount_fen <= monthly_amount_fen", name="amount_in_range"),

@@ -19,6 +19,7 @@ depends_on = None
 
 TABLE = 'stipend_records'
 REGULAR = sa.text("kind = 'regular'")
+SUPPLEMENTARY = sa.text("paid_in <> month")
 GROUPS = ('sponsor_id', 'area_id', 'colour')
 
 
@@ -45,9 +46,15 @@ def upgrade():
             )
         batch_op.drop_index('ix_stipend_records_sponsor_status')
         batch_op.create_index('ix_stipend_records_sponsor_status', ['sponsor_id', 'status', 'paid_in'])
+    # the few supplementary records of a batch, without reading the rest (a plain index operation: no batch mode)
+    op.create_index(
+        'ix_stipend_records_supplementary', TABLE, ['paid_in', 'month'],
+        sqlite_where=SUPPLEMENTARY, postgresql_where=SUPPLEMENTARY,
+    )
 
 
 def downgrade():
+    op.drop_index('ix_stipend_records_supplementary', table_name=TABLE)
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_index('ix_stipend_records_sponsor_status')
         batch_op.create_index('ix_stipend_records_sponsor_status', ['sponsor_id', 'status', 'month'])
