@@ -30,21 +30,21 @@ FLOOR_SQL = {
         SELECT s.id, s.name, g.records, g.amount_fen, g.paid_fen
         FROM (SELECT sponsor_id, count(*) AS records, sum(amount_fen) AS amount_fen,
                      sum(CASE WHEN status = 'paid' THEN amount_fen ELSE 0 END) AS paid_fen
-              FROM stipend_records WHERE month = ? GROUP BY sponsor_id) AS g
+              FROM stipend_records WHERE paid_in = ? GROUP BY sponsor_id) AS g
         JOIN sponsors AS s ON s.id = g.sponsor_id
         ORDER BY g.amount_fen DESC, s.name, s.id""",
     "by_area": """
         SELECT t.id, t.name, sum(g.records), sum(g.amount_fen), sum(g.paid_fen), t.code
         FROM (SELECT area_id, count(*) AS records, sum(amount_fen) AS amount_fen,
                      sum(CASE WHEN status = 'paid' THEN amount_fen ELSE 0 END) AS paid_fen
-              FROM stipend_records WHERE month = ? GROUP BY area_id) AS g
+              FROM stipend_records WHERE paid_in = ? GROUP BY area_id) AS g
         JOIN areas AS a ON a.id = g.area_id
         JOIN areas AS t ON t.depth = CASE WHEN a.depth < 1 THEN a.depth ELSE 1 END AND a.path LIKE t.path || '%'
         GROUP BY t.id, t.name, t.code
         ORDER BY t.code""",
     "by_colour": """
         SELECT colour, count(*), sum(amount_fen), sum(CASE WHEN status = 'paid' THEN amount_fen ELSE 0 END)
-        FROM stipend_records WHERE month = ? GROUP BY colour""",
+        FROM stipend_records WHERE paid_in = ? GROUP BY colour""",
 }
 
 
@@ -124,13 +124,13 @@ def build(url: str, records: int, sponsors: int, rebuild: bool) -> None:
     # every record: a sponsor and a community spread by multiplicative hashing, a colour, a prorated amount, two in
     # three paid
     select_rows = f"""
-        SELECT g, '{MONTH}', 1 + (g * 7919) % {sponsors}, {first_community} + (g * 104729) % {communities}, g,
+        SELECT g, '{MONTH}', '{MONTH}', 1 + (g * 7919) % {sponsors}, {first_community} + (g * 104729) % {communities}, g,
                CASE g % 10 WHEN 0 THEN NULL WHEN 1 THEN 'red' WHEN 2 THEN 'red' WHEN 3 THEN 'yellow'
                            WHEN 4 THEN 'yellow' WHEN 5 THEN 'yellow' ELSE 'green' END,
                30 - g % 5, 30, 50000, (2 * 50000 * (30 - g % 5) + 30) / 60,
                CASE WHEN g % 3 = 0 THEN 'unpaid' ELSE 'paid' END, '', CURRENT_TIMESTAMP"""
     columns = (
-        "agreement_id, month, sponsor_id, area_id, family_id, colour, days, days_in_month, monthly_amount_fen, "
+        "agreement_id, month, paid_in, sponsor_id, area_id, family_id, colour, days, days_in_month, monthly_amount_fen, "
         "amount_fen, status, reference, created_at"
     )
     if pg:

@@ -14,7 +14,7 @@ PREFIX = "BENCH-"
 MONTH = "2025-06"
 SPONSORS = 100
 COLUMNS = (
-    "agreement_id, month, kind, sponsor_id, area_id, family_id, colour, days, days_in_month, monthly_amount_fen, "
+    "agreement_id, month, paid_in, kind, sponsor_id, area_id, family_id, colour, days, days_in_month, monthly_amount_fen, "
     "amount_fen, status, reference, reason, failure_reason, attempts, created_at"
 )
 

@@ -36,12 +36,27 @@ class ColourLine(Money):
     colour = fields.String(allow_none=True, metadata={"description": "red | yellow | green; null: not assessed"})
 
 
+class SupplementaryLine(Schema):
+    id = fields.Integer()
+    month = fields.String(metadata={"description": "YYYY-MM: the month worked"})
+    sponsor_id = fields.Integer()
+    agreement_number = fields.String()
+    amount_fen = fields.Integer()
+    status = fields.String(metadata={"description": "unpaid | paid | failed"})
+
+
 class MonthlyReportOut(Schema):
     month = fields.String()
     totals = fields.Nested(Money)
     by_sponsor = fields.List(fields.Nested(SponsorLine))
     by_area = fields.List(fields.Nested(AreaLine), metadata={"description": "rolled up to district/town level"})
     by_colour = fields.List(fields.Nested(ColourLine))
+    supplementary = fields.List(
+        fields.Nested(SupplementaryLine),
+        metadata={
+            "description": "late months (补发) of earlier, approved batches that this batch pays (in the totals)"
+        },
+    )
 
 
 def _money(line) -> dict:
@@ -59,7 +74,8 @@ class MonthlyReport(MethodView):
     @blp.response(200, MonthlyReportOut)
     @blp.alt_response(422, schema=ErrorSchema, description="The month is missing or not YYYY-MM")
     def get(self, args):
-        """A month's stipend payout by sponsor, by district/town and by family colour, with totals (integer fen)."""
+        """A month's batch: its payout by sponsor, by district/town and by family colour, with totals (integer fen);
+        the supplementary records (补发) it pays for earlier months are counted in and listed with their month."""
         report = operations.monthly_report(args["month"], current_user)
         return {
             "month": report.month,
@@ -67,4 +83,15 @@ class MonthlyReport(MethodView):
             "by_sponsor": [{"sponsor_id": x.key, "name": x.name, **_money(x)} for x in report.by_sponsor],
             "by_area": [{"area_code": x.code, "name": x.name, **_money(x)} for x in report.by_area],
             "by_colour": [{"colour": x.key, **_money(x)} for x in report.by_colour],
+            "supplementary": [
+                {
+                    "id": x.id,
+                    "month": x.month,
+                    "sponsor_id": x.sponsor_id,
+                    "agreement_number": x.agreement_number,
+                    "amount_fen": x.amount_fen,
+                    "status": x.status.value,
+                }
+                for x in report.supplementary
+            ],
         }

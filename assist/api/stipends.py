@@ -17,7 +17,7 @@ blp = Blueprint("api_stipends", __name__, description="Monthly stipends (待遇)
 
 
 class StipendListArgs(Schema):
-    month = schemas.Month(required=True, metadata={"description": "YYYY-MM"})
+    month = schemas.Month(required=True, metadata={"description": "YYYY-MM: the month worked (late records too)"})
     page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
     per_page = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
@@ -26,6 +26,10 @@ class StipendOut(Schema):
     id = fields.Integer()
     agreement_id = fields.Integer()
     month = fields.String()
+    paid_in = fields.String(
+        metadata={"description": "YYYY-MM: the batch that pays it (a later one for a supplementary record, 补发)"}
+    )
+    supplementary = fields.Boolean(metadata={"description": "a late month paid in a later batch (补发)"})
     kind = fields.String(metadata={"description": "regular | adjustment"})
     days = fields.Integer()
     amount_fen = fields.Integer()
@@ -58,6 +62,8 @@ def stipend_out(r) -> dict:
         "id": r.id,
         "agreement_id": r.agreement_id,
         "month": r.month,
+        "paid_in": r.paid_in,
+        "supplementary": r.supplementary,
         "kind": r.kind.value,
         "days": r.days,
         "amount_fen": r.amount_fen,

@@ -143,7 +143,7 @@ def remind_unpaid(today: date | None = None) -> int:
         return 0
     unpaid = db.session.execute(
         select(StipendRecord.sponsor_id, func.count(), func.sum(StipendRecord.amount_fen))
-        .where(StipendRecord.month.in_(months), StipendRecord.status != StipendStatus.PAID)
+        .where(StipendRecord.paid_in.in_(months), StipendRecord.status != StipendStatus.PAID)
         .group_by(StipendRecord.sponsor_id)
     ).all()
     if not unpaid:

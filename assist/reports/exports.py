@@ -35,6 +35,9 @@ SECTIONS = (
     ("按家庭颜色", "家庭颜色", "by_colour"),
 )
 HEADINGS = ("记录数", "应发金额（元）", "已付金额（元）", "未付金额（元）")
+#: the supplementary records (补发) a batch pays: late months of earlier batches already approved
+SUPPLEMENTARY_TITLE = "补发记录（以前月份）"
+SUPPLEMENTARY_HEADINGS = ("支付编码", "所属月份", "爱心单位", "协议编号", "金额（元）", "状态")
 #: characters that make a spreadsheet treat a cell as a formula (or smuggle one in after a tab or line break)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,6 +64,21 @@ def _sections(report: MonthlyReport):
         rows = [(_name(line, attr), line.records, line.amount_fen, line.paid_fen, line.unpaid_fen) for line in lines]
         total = ("合计", totals["records"], totals["amount_fen"], totals["paid_fen"], totals["unpaid_fen"])
         yield title, first, rows, total
+
+
+def _supplementary_rows(report: MonthlyReport) -> list[tuple]:
+    """(payment code, month worked, sponsor, agreement, amount fen, status) of each supplementary record (补发)."""
+    return [
+        (
+            x.payment_code,
+            f"补发 {x.month}",
+            x.sponsor_name,
+            x.agreement_number,
+            x.amount_fen,
+            STATUS_NAMES[x.status.value],
+        )
+        for x in report.supplementary
+    ]
 
 
 def _generated(report: MonthlyReport) -> str:
@@ -104,6 +122,18 @@ def to_xlsx(report: MonthlyReport) -> bytes:
         sheet.column_dimensions["A"].width = 34
         for column in "BCDE":
             sheet.column_dimensions[column].width = 16
+    if report.supplementary:
+        sheet = book.create_sheet("补发")
+        sheet.append(list(SUPPLEMENTARY_HEADINGS))
+        for cell in sheet[1]:
+            cell.font, cell.fill = header_font, header_fill
+        for code, month, sponsor, number, fen, status in _supplementary_rows(report):
+            sheet.append([code, month, _cell_text(sponsor), _cell_text(number), yuan(fen), status])
+            sheet.cell(sheet.max_row, 5).number_format = "#,##0.00"
+        sheet.freeze_panes = "A2"
+        sheet.column_dimensions["C"].width = 34
+        for column in "ABDEF":
+            sheet.column_dimensions[column].width = 16
     info = book.create_sheet("说明")
     for key, value in (
         ("报表", _heading(report)),
@@ -143,6 +173,12 @@ def to_csv(report: MonthlyReport) -> bytes:
         writer.writerow([first, *HEADINGS])
         for name, records, *money in [*rows, total]:
             writer.writerow([neutralise(name), records, *(f"{yuan(fen):.2f}" for fen in money)])
+    if report.supplementary:
+        writer.writerow([])
+        writer.writerow([SUPPLEMENTARY_TITLE])
+        writer.writerow(SUPPLEMENTARY_HEADINGS)
+        for code, month, sponsor, number, fen, status in _supplementary_rows(report):
+            writer.writerow([code, month, neutralise(sponsor), neutralise(number), f"{yuan(fen):.2f}", status])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -208,6 +244,21 @@ def to_pdf(report: MonthlyReport) -> bytes:
         ]
         name, records, *money = total
         story.append(_table([[first, *HEADINGS], *body, [name, records, *map(yuan_text, money)]], widths))
+    if report.supplementary:
+        story.append(Paragraph(SUPPLEMENTARY_TITLE, s["heading"]))
+        body = [
+            [
+                code,
+                month,
+                Paragraph(escape(sponsor), s["base"]),
+                Paragraph(escape(number), s["base"]),
+                yuan_text(fen),
+                st,
+            ]
+            for code, month, sponsor, number, fen, st in _supplementary_rows(report)
+        ]
+        widths = (22 * mm, 26 * mm, 56 * mm, 30 * mm, 22 * mm, 18 * mm)
+        story.append(_table([list(SUPPLEMENTARY_HEADINGS), *body], widths, total=False))
     if report.empty:
         story.append(Paragraph("本月没有帮扶待遇记录。", s["base"]))
     buffer = BytesIO()
@@ -232,7 +283,11 @@ def statement_pdf(report: MonthlyReport, lines: list[StatementLine]) -> bytes:
     head = ["协议编号", "乙方", "岗位", "区域", "天数", "金额（元）", "状态", "支付日期", "转账凭证号"]
     body = [
         [
-            line.agreement_number,
+            Paragraph(
+                escape(line.agreement_number)
+                + (f"<br/>补发 {line.month}" if line.month and line.month != report.month else ""),
+                s["base"],
+            ),
             Paragraph(escape(line.member_name), s["base"]),
             Paragraph(escape(line.post_title), s["base"]),
             Paragraph(escape(line.area_name), s["base"]),

@@ -27,6 +27,7 @@ from assist.posts.models import Post
 from assist.sponsors.models import Sponsor
 from assist.stipends.models import StipendRecord
 from assist.stipends.operations import PAYING, month_of, parse_month
+from assist.stipends.payments import SUPPLEMENTARY
 
 #: the level the area breakdown rolls communities up to: 0 city, 1 district/town, 2 community
 ROLLUP_DEPTH = 1
@@ -90,11 +91,32 @@ class Line:
 
 
 @dataclass
+class Supplementary:
+    """A late month (补发) the batch pays: a record of an earlier month whose own batch was already approved."""
+
+    id: int
+    month: str  # the month worked
+    sponsor_id: int
+    sponsor_name: str
+    agreement_number: str
+    amount_fen: int
+    status: StipendStatus
+
+    @property
+    def payment_code(self) -> str:
+        return f"ST{self.id}"
+
+
+@dataclass
 class MonthlyReport:
+    """A month's batch: every record it pays, its own month's and the supplementary ones (补发) of earlier months."""
+
     month: str
     by_sponsor: list[Line]
     by_area: list[Line]
     by_colour: list[Line]
+    #: the late records among them, each with its month worked
+    supplementary: list[Supplementary] = field(default_factory=list)
     generated_at: datetime = field(default_factory=utcnow)
     #: set on a sponsor's statement
     sponsor: Sponsor | None = None
@@ -119,17 +141,39 @@ def _money(records):
 
 
 def _month_records(month: str, user, sponsor_id: int | None = None):
-    """The month's records in scope, as a subquery with the columns the breakdowns group by."""
+    """The records the month's batch pays, in scope, as a subquery with the columns the breakdowns group by."""
     stmt = select(
         StipendRecord.sponsor_id,
         StipendRecord.area_id,
         StipendRecord.colour,
         StipendRecord.status,
         StipendRecord.amount_fen,
-    ).where(StipendRecord.month == month, record_scope(user))
+    ).where(StipendRecord.paid_in == month, record_scope(user))
     if sponsor_id is not None:
         stmt = stmt.where(StipendRecord.sponsor_id == sponsor_id)
     return stmt.subquery("r")
+
+
+def supplementary_records(month: str, user, sponsor_id: int | None = None) -> list[Supplementary]:
+    """The late records (补发) the month's batch pays, in scope, by month worked and sponsor."""
+    stmt = (
+        select(
+            StipendRecord.id,
+            StipendRecord.month,
+            StipendRecord.sponsor_id,
+            Sponsor.name,
+            Agreement.number,
+            StipendRecord.amount_fen,
+            StipendRecord.status,
+        )
+        .join(Sponsor, Sponsor.id == StipendRecord.sponsor_id)
+        .join(Agreement, Agreement.id == StipendRecord.agreement_id)
+        .where(StipendRecord.paid_in == month, SUPPLEMENTARY, record_scope(user))
+        .order_by(StipendRecord.month, Sponsor.name, Agreement.number, StipendRecord.id)
+    )
+    if sponsor_id is not None:
+        stmt = stmt.where(StipendRecord.sponsor_id == sponsor_id)
+    return [Supplementary(*row) for row in db.session.execute(stmt)]
 
 
 def rollup_map():
@@ -205,7 +249,8 @@ def colour_name(colour) -> str:
 
 
 def monthly_report(month: str, user, sponsor_id: int | None = None) -> MonthlyReport:
-    """The month's payout by sponsor, by town and by colour, with totals, within ``user``'s scope (每月发放报表).
+    """The month's payout by sponsor, by town and by colour, with totals, within ``user``'s scope (每月发放报表): every
+    record the month's batch pays, the supplementary ones (补发) of earlier months included and listed apart.
 
     Three GROUP BY queries; the totals are the sums of the colour rows. ValidationFailed for a malformed month.
     """
@@ -220,7 +265,8 @@ def monthly_report(month: str, user, sponsor_id: int | None = None) -> MonthlyRe
     )
     for line in by_colour:
         line.key = line.key.value if isinstance(line.key, Colour) else line.key
-    return MonthlyReport(month, by_sponsor, by_area, by_colour)
+    supplementary = supplementary_records(month, user, sponsor_id)
+    return MonthlyReport(month, by_sponsor, by_area, by_colour, supplementary)
 
 
 # a sponsor's statement and certificate ---------------------------------------------------------------------------------
@@ -238,11 +284,13 @@ class StatementLine:
     status: str
     paid_on: date | None
     reference: str
+    #: the month worked: another than the statement's for a supplementary record (补发)
+    month: str = ""
 
 
 def sponsor_statement(sponsor: Sponsor, month: str) -> tuple[MonthlyReport, list[StatementLine]]:
-    """A sponsor's month (对账单): its totals and one line per agreement (records exist only for signed agreements,
-    whose member the sponsor may know by name)."""
+    """A sponsor's month (对账单): its totals and one line per record the month's batch pays — per agreement, and per
+    late month (补发) — (records exist only for signed agreements, whose member the sponsor may know by name)."""
     report = monthly_report(month, None, sponsor_id=sponsor.id)
     report.sponsor = sponsor
     rows = db.session.execute(
@@ -257,13 +305,14 @@ def sponsor_statement(sponsor: Sponsor, month: str) -> tuple[MonthlyReport, list
             StipendRecord.status,
             StipendRecord.paid_on,
             StipendRecord.reference,
+            StipendRecord.month,
         )
         .join(Agreement, Agreement.id == StipendRecord.agreement_id)
         .join(Member, Member.id == Agreement.member_id)
         .join(Post, Post.id == Agreement.post_id)
         .join(Area, Area.id == StipendRecord.area_id)
-        .where(StipendRecord.sponsor_id == sponsor.id, StipendRecord.month == month)
-        .order_by(Agreement.number)
+        .where(StipendRecord.sponsor_id == sponsor.id, StipendRecord.paid_in == month)
+        .order_by(Agreement.number, StipendRecord.month, StipendRecord.id)
     ).all()
     lines = [StatementLine(*row[:7], row[7].value, *row[8:]) for row in rows]
     return report, lines
@@ -288,7 +337,8 @@ def parse_year(value) -> int:
 
 
 def _year_months(year: int):
-    return StipendRecord.month.between(f"{year:04d}-01", f"{year:04d}-12")
+    """The records the year's twelve batches pay (so a year is the sum of its monthly reports)."""
+    return StipendRecord.paid_in.between(f"{year:04d}-01", f"{year:04d}-12")
 
 
 def sponsors_paid_in(year: int) -> list[YearFigures]:
@@ -299,7 +349,7 @@ def sponsors_paid_in(year: int) -> list[YearFigures]:
             StipendRecord.sponsor_id,
             func.count(func.distinct(StipendRecord.agreement_id)).label("posts"),
             func.sum(StipendRecord.amount_fen).label("paid_fen"),
-            func.count(func.distinct(StipendRecord.month)).label("months"),
+            func.count(func.distinct(StipendRecord.paid_in)).label("months"),
         )
         .where(_year_months(year), paid)
         .group_by(StipendRecord.sponsor_id)
@@ -319,7 +369,7 @@ def year_figures(sponsor: Sponsor, year: int) -> YearFigures:
         select(
             func.count(func.distinct(StipendRecord.agreement_id)),
             func.coalesce(func.sum(StipendRecord.amount_fen), 0),
-            func.count(func.distinct(StipendRecord.month)),
+            func.count(func.distinct(StipendRecord.paid_in)),
         ).where(
             StipendRecord.sponsor_id == sponsor.id, _year_months(year), StipendRecord.status == StipendStatus.PAID.value
         )
@@ -491,12 +541,12 @@ def dashboard(user, today: date | None = None) -> Dashboard:
         month: (int(amount or 0), int(paid or 0))
         for month, amount, paid in db.session.execute(
             select(
-                StipendRecord.month,
+                StipendRecord.paid_in,
                 func.sum(StipendRecord.amount_fen),
                 func.sum(case((StipendRecord.status == StipendStatus.PAID.value, StipendRecord.amount_fen), else_=0)),
             )
-            .where(StipendRecord.month.between(months[0], last), record_scope(user))
-            .group_by(StipendRecord.month)
+            .where(StipendRecord.paid_in.between(months[0], last), record_scope(user))
+            .group_by(StipendRecord.paid_in)
         )
     }
     paid_series = [payout_rows.get(m, (0, 0))[1] for m in months]
@@ -574,15 +624,15 @@ def sponsor_summary(user, today: date | None = None) -> SponsorSummary:
     unpaid_case = case((StipendRecord.status != StipendStatus.PAID.value, 1), else_=0)
     rows = db.session.execute(
         select(
-            StipendRecord.month,
+            StipendRecord.paid_in,
             func.count(),
             func.sum(StipendRecord.amount_fen),
             func.sum(paid_case),
             func.sum(unpaid_case),
         )
         .where(StipendRecord.sponsor_id == sponsor.id)
-        .group_by(StipendRecord.month)
-        .order_by(StipendRecord.month.desc())
+        .group_by(StipendRecord.paid_in)
+        .order_by(StipendRecord.paid_in.desc())
     ).all()
     months = [Line(m, m, int(n), int(amount or 0), int(paid or 0)) for m, n, amount, paid, _u in rows]
     years = sorted({int(line.key[:4]) for line in months if line.paid_fen}, reverse=True)

@@ -8,13 +8,16 @@ in any order; the Chinese headers that banks' exports use are accepted (see ``HE
 (with or without a BOM) or GB18030 (GBK), as Chinese banks export. A line finds its stipend records by the payment code
 in its reference (``ST`` and the record's number, which the sponsor page asks sponsors to put in the transfer memo), or
 else by the reference the sponsor confirmed (one shared reference of a bulk confirmation matches its whole group). The
-amount must equal the records' total. Matched unpaid records are marked paid (on the line's date), matched paid ones
-reconciled; everything else is reported with the reason, and nothing about it changes.
+amount must equal the records' total, and the payer must be the records' sponsor: a line whose payer is missing or
+names anyone else (a memo naming another sponsor's record) goes to review, whatever its reference says. Matched unpaid
+records are marked paid (on the line's date), matched paid ones reconciled; everything else is reported with the
+reason, and nothing about it changes.
 """
 
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,6 +30,7 @@ from assist.db_types import utcnow
 from assist.enums import BatchStatus, StipendStatus
 from assist.errors import DomainError, ValidationFailed
 from assist.extensions import db
+from assist.sponsors.models import Sponsor
 from assist.stipends import payments
 from assist.stipends.models import StipendBatch, StipendRecord
 
@@ -62,7 +66,7 @@ class Problem:
     reference: str
     amount_fen: int | None
     reason: str
-    #: bad_row | unknown | amount | duplicate | not_payable
+    #: bad_row | unknown | payer | amount | duplicate | not_payable
     code: str = "not_payable"
 
 
@@ -175,6 +179,29 @@ def _records_for(line: Line) -> list[StipendRecord] | None:
     )
 
 
+def same_party(payer: str, name: str) -> bool:
+    """A statement's payer names this sponsor: equal once widths (（）/()), spaces and case are made alike."""
+
+    def plain(text: str) -> str:
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).casefold()
+
+    return bool(plain(payer)) and plain(payer) == plain(name)
+
+
+def _payer_problem(line: Line, records: list[StipendRecord]) -> str | None:
+    """Why the line's payer cannot have paid these records (None when it is their sponsor)."""
+    if not line.payer.strip():
+        return str(_l("The line does not name its payer (对方户名): check it by hand."))
+    names = dict(
+        db.session.execute(
+            select(Sponsor.id, Sponsor.name).where(Sponsor.id.in_({r.sponsor_id for r in records}))
+        ).all()
+    )
+    if not all(same_party(line.payer, names.get(r.sponsor_id, "")) for r in records):
+        return str(_l("The payer is not the sponsor of these stipends: check the line by hand."))
+    return None
+
+
 def reconcile(actor, data: bytes, today: date | None = None) -> Result:
     """Match a statement's lines to stipend records (admin); see the module's docstring."""
     lines, problems = parse(data)
@@ -188,6 +215,10 @@ def reconcile(actor, data: bytes, today: date | None = None) -> Result:
                     line.number, line.reference, line.amount_fen, str(_l("No stipend has this reference.")), "unknown"
                 )
             )
+            continue
+        wrong_payer = _payer_problem(line, records)
+        if wrong_payer:
+            result.problems.append(Problem(line.number, line.reference, line.amount_fen, wrong_payer, "payer"))
             continue
         total = sum(r.amount_fen for r in records)
         if total != line.amount_fen:
@@ -215,14 +246,14 @@ def _apply(actor, line: Line, records: list[StipendRecord], result: Result, toda
     approved = set(
         db.session.scalars(
             select(StipendBatch.month).where(
-                StipendBatch.month.in_({r.month for r in records}), StipendBatch.status != BatchStatus.DRAFT
+                StipendBatch.month.in_({r.paid_in for r in records}), StipendBatch.status != BatchStatus.DRAFT
             )
         )
     )
     for r in records:
         if r.status == StipendStatus.FAILED:
             return str(_l("The stipend is marked failed; reissue it first."))
-        if r.month not in approved:
+        if r.paid_in not in approved:
             return str(_l("The stipend's batch has not been approved yet."))
     now = utcnow()
     paid_now = []

@@ -25,6 +25,10 @@ def generate_command(month):
         raise click.ClickException(error.message) from None
     db.session.commit()
     for result in results:
-        note = " (batch approved: frozen)" if result.frozen else ""
+        note = ""
+        if result.supplementary:
+            note = f" (batch approved: {result.created} supplementary in the batch of {result.paid_in})"
+        elif result.frozen:
+            note = " (batch approved: frozen)"
         prefix = f"{result.month}: " if not month else ""
         click.echo(f"{prefix}created {result.created}, existing {result.existing}{note}")

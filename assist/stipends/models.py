@@ -32,6 +32,11 @@ class StipendBatch(db.Model):
         return self.status != BatchStatus.DRAFT
 
 
+def _own_month(context) -> str:
+    """A record is paid in its own month's batch unless told otherwise."""
+    return context.get_current_parameters()["month"]
+
+
 class StipendRecord(db.Model):
     """What one agreement earns in one month, prorated by the days it was active (in arrears)."""
 
@@ -48,11 +53,19 @@ class StipendRecord(db.Model):
             postgresql_where=text("kind = 'regular'"),
         ),
         Index("ix_stipend_records_corrects", "corrects_id"),
-        # the monthly report sums a month by sponsor, area and colour from these indexes alone (migration 0010)
-        Index("ix_stipend_records_month_sponsor", "month", "sponsor_id", "status", "amount_fen"),
-        Index("ix_stipend_records_month_area", "month", "area_id", "status", "amount_fen"),
-        Index("ix_stipend_records_month_colour", "month", "colour", "status", "amount_fen"),
-        Index("ix_stipend_records_sponsor_status", "sponsor_id", "status", "month"),
+        # the monthly report sums a batch by sponsor, area and colour from these indexes alone (migrations 0010, 0014)
+        Index("ix_stipend_records_paid_in_sponsor", "paid_in", "sponsor_id", "status", "amount_fen"),
+        Index("ix_stipend_records_paid_in_area", "paid_in", "area_id", "status", "amount_fen"),
+        Index("ix_stipend_records_paid_in_colour", "paid_in", "colour", "status", "amount_fen"),
+        Index("ix_stipend_records_sponsor_status", "sponsor_id", "status", "paid_in"),
+        # the few supplementary records (补发) a batch pays, found without reading its other records (migration 0014)
+        Index(
+            "ix_stipend_records_supplementary",
+            "paid_in",
+            "month",
+            sqlite_where=text("paid_in <> month"),
+            postgresql_where=text("paid_in <> month"),
+        ),
         CheckConstraint("days >= 1 AND days <= days_in_month", name="days_in_range"),
         CheckConstraint("days_in_month BETWEEN 28 AND 31", name="days_in_month_range"),
         CheckConstraint("amount_fen >= 0 AND amount_fen <= monthly_amount_fen", name="amount_in_range"),
@@ -62,6 +75,9 @@ class StipendRecord(db.Model):
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"))
     #: YYYY-MM: the month worked (paid in arrears the month after); for an adjustment, the batch it is paid in
     month: Mapped[str] = mapped_column(String(7))
+    #: YYYY-MM: the batch that pays it — its own month, or for a supplementary record (补发: a month whose batch was
+    #: already approved when the agreement was signed or entered) the first batch still open after it
+    paid_in: Mapped[str] = mapped_column(String(7), default=_own_month)
     #: regular (generated) or adjustment (an explicit correction of an approved record, paid in a later batch)
     kind: Mapped[StipendKind] = mapped_column(enum_type(StipendKind), default=StipendKind.REGULAR)
     #: the record an adjustment corrects, and why
@@ -94,6 +110,11 @@ class StipendRecord(db.Model):
 
     agreement: Mapped[Agreement] = relationship()
     corrects: Mapped[StipendRecord | None] = relationship(remote_side=[id])
+
+    @property
+    def supplementary(self) -> bool:
+        """A late month (补发), paid in a later batch than the month worked."""
+        return self.paid_in != self.month
 
     @property
     def payment_code(self) -> str:

@@ -3,6 +3,12 @@
 Exactly once by construction: a unique key on (agreement, month) and inserts that skip existing rows, so two runs at
 once, or a run killed midway and run again, leave one record per agreement and month. The rows are computed from one
 query of the month's agreements and one of their suspensions, and written set-based.
+
+Late months (补发): when a month's batch is already approved, the agreements signed or entered since still get their
+record of that month (the same unique key: one per agreement and month worked), paid in a later batch as a regular
+payroll pays arrears in its next run — the first batch after the month that is still open (draft), or the batch of the
+first month after it that has none yet (created as a draft). The current month's batch cannot be approved before the
+month ends, so there always is one, and a batch never pays for work not yet done: it only ever holds finished months.
 """
 
 import calendar
@@ -17,7 +23,7 @@ from assist.agreements.models import Agreement, Suspension
 from assist.bulk import dialect_insert
 from assist.db_types import local_today, utcnow
 from assist.enums import AgreementStatus, BatchStatus, StipendKind, StipendStatus
-from assist.errors import ValidationFailed
+from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
 from assist.families.models import Family
 from assist.families.operations import MONTH
@@ -43,6 +49,11 @@ def parse_month(month: str) -> tuple[date, date]:
 
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
 
 
 def prorate(monthly_fen: int, days: int, days_in_month: int) -> int:
@@ -72,12 +83,19 @@ class Generated:
     created: int
     existing: int
     frozen: bool = False
+    #: the batch the records created now are paid in: the month's own, or a later one when it is frozen (补发)
+    paid_in: str | None = None
+
+    @property
+    def supplementary(self) -> bool:
+        return bool(self.created) and self.paid_in not in (None, self.month)
 
 
 #: the columns generation writes, in the order of its row tuples
 COLUMNS = (
     "agreement_id",
     "month",
+    "paid_in",
     "kind",
     "sponsor_id",
     "area_id",
@@ -134,7 +152,7 @@ def _insert(rows: list[tuple]) -> int:
     return created
 
 
-def _insert_whole_month(month: str, days_in_month: int, where) -> int:
+def _insert_whole_month(month: str, paid_in: str, days_in_month: int, where) -> int:
     """Insert the full month's record of every agreement ``where`` selects (joined to its family for the colour)."""
     from assist.db_types import UTCDateTime
 
@@ -142,6 +160,7 @@ def _insert_whole_month(month: str, days_in_month: int, where) -> int:
         select(
             Agreement.id,
             literal(month),
+            literal(paid_in),
             literal(StipendKind.REGULAR.value),
             Agreement.sponsor_id,
             Agreement.area_id,
@@ -177,14 +196,38 @@ def _ensure_batch(month: str) -> StipendBatch:
         .on_conflict_do_nothing(index_elements=["month"])
     )
     # locked until the transaction ends (PostgreSQL; SQLite's insert above already holds the write lock), so an
-    # approval cannot slip in between reading the batch's status and inserting into it
-    return db.session.scalar(select(StipendBatch).where(StipendBatch.month == month).with_for_update())
+    # approval cannot slip in between reading the batch's status and inserting into it; read afresh, not from the
+    # session's identity map (an approval committed meanwhile counts)
+    return db.session.scalar(
+        select(StipendBatch)
+        .where(StipendBatch.month == month)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def open_batch_after(month: str, today: date | None = None) -> StipendBatch:
+    """The batch that pays money for ``month`` once ``month``'s own batch is frozen (a late record, an adjustment):
+    the first month after it whose batch is still a draft or not created yet (then created, as a draft), locked
+    until the transaction ends. The current month's batch cannot be approved before the month ends, so the walk
+    ends there at the latest."""
+    current = month_of(today or local_today())
+    cursor = next_month(month)
+    while True:
+        batch = _ensure_batch(cursor)
+        if not batch.frozen:
+            return batch
+        if cursor >= current:  # an approved batch of a month not yet ended: approval refuses that
+            raise Conflict(str(_l("There is no open batch to pay this in.")))
+        cursor = next_month(cursor)
 
 
 def generate_month(month: str, actor=None, today: date | None = None) -> Generated:
     """One stipend record per agreement active in ``month`` (days active, amount prorated); existing ones kept.
 
-    Only a finished month is generated (stipends are paid in arrears), and a batch the admin approved is frozen.
+    Only a finished month is generated (stipends are paid in arrears). A batch the admin approved is frozen: its
+    records never change, and the months of agreements signed or entered since are paid as supplementary records
+    (补发) in the next open batch (``open_batch_after``).
     """
     first, last = parse_month(month)
     today = today or local_today()
@@ -199,8 +242,6 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
         Agreement.start_on <= last,
         last_day >= first,
     )
-    if batch.frozen:
-        return Generated(month, 0, _count(month), frozen=True)
     # only the agreements still without the month's record are read (a repeated run reads nothing); the probe is
     # answered by the partial unique index, whose condition it repeats literally
     recorded = (
@@ -221,10 +262,12 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
     # read once from the unique index (an agreement suspended all month, which never has a record, just goes on)
     done = select(StipendRecord.agreement_id).where(StipendRecord.month == month, REGULAR_INDEX)
     if db.session.scalar(select(Agreement.id).where(overlapping, Agreement.id.not_in(done)).limit(1)) is None:
-        return Generated(month, 0, _count(month))
+        return Generated(month, 0, _count(month), frozen=batch.frozen)
+    # a frozen month's late records go into the next open batch (locked, like this one, until the commit)
+    paid_in = open_batch_after(month, today).month if batch.frozen else month
     whole_month = and_(Agreement.start_on <= first, last_day >= last, ~suspended)
     # the common case, in force all month: the full amount, written by the database in one INSERT … SELECT
-    created = _insert_whole_month(month, last.day, and_(overlapping, whole_month, ~recorded))
+    created = _insert_whole_month(month, paid_in, last.day, and_(overlapping, whole_month, ~recorded))
     # the rest (started or ended in the month, or suspended in it) prorated here
     agreements = db.session.execute(
         select(
@@ -267,6 +310,7 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
             (
                 agreement_id,
                 month,
+                paid_in,
                 regular,
                 sponsor_id,
                 area_id,
@@ -286,11 +330,12 @@ def generate_month(month: str, actor=None, today: date | None = None) -> Generat
         )
     created += _insert(rows)
     if created:
-        audit.record(actor, "generate", "stipend_batch", month, after={"created": created}, summary=month)
+        after = {"created": created} if paid_in == month else {"created": created, "paid_in": paid_in}
+        audit.record(actor, "generate", "stipend_batch", month, after=after, summary=month)
     db.session.flush()
     # existing: every record of the month this run did not insert (also those a concurrent run inserted: their rows
     # conflicted with ours only once that run had committed)
-    return Generated(month, created, _count(month) - created)
+    return Generated(month, created, _count(month) - created, frozen=batch.frozen, paid_in=paid_in)
 
 
 def _count(month: str) -> int:
@@ -317,5 +362,6 @@ def missing_months(today: date | None = None) -> list[str]:
 
 
 def generate_due(actor=None, today: date | None = None) -> list[Generated]:
-    """Generate last month and catch up any month missed before it (safe to run any number of times)."""
+    """Generate last month and catch up any month missed before it (safe to run any number of times), oldest first:
+    the late records of months already approved included, whatever order agreements and approvals came in."""
     return [generate_month(month, actor, today) for month in missing_months(today)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, select, text, update
 
 from assist import audit, checks
 from assist.db_types import local_today, utcnow
@@ -18,7 +18,7 @@ from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.extensions import db
 from assist.settings.operations import get_settings
 from assist.stipends.models import StipendBatch, StipendRecord
-from assist.stipends.operations import _ensure_batch, month_of, parse_month
+from assist.stipends.operations import open_batch_after, parse_month
 
 DRAFT, APPROVED, CLOSED = BatchStatus.DRAFT, BatchStatus.APPROVED, BatchStatus.CLOSED
 UNPAID, PAID, FAILED = StipendStatus.UNPAID, StipendStatus.PAID, StipendStatus.FAILED
@@ -36,6 +36,8 @@ RECORD_TRANSITIONS: dict[str, tuple[tuple[StipendStatus, ...], StipendStatus]] =
     "reissue": ((FAILED,), UNPAID),  # the same record, a new attempt: it can still be paid only once at a time
 }
 REFERENCE_MAX = 60
+#: a supplementary record (补发), as the partial index ix_stipend_records_supplementary states it
+SUPPLEMENTARY = text("stipend_records.paid_in <> stipend_records.month")
 
 
 # --- batches ---------------------------------------------------------------------------------------------------------
@@ -77,8 +79,8 @@ def approve_batch(actor, month: str, today: date | None = None) -> StipendBatch:
 
 
 def close_batch_if_settled(actor, month: str) -> bool:
-    """Close an approved batch when none of its records is left unpaid or failed (one conditional statement)."""
-    unsettled = exists().where(StipendRecord.month == month, StipendRecord.status != PAID)
+    """Close an approved batch when none of the records it pays is left unpaid or failed (one conditional statement)."""
+    unsettled = exists().where(StipendRecord.paid_in == month, StipendRecord.status != PAID)
     return _move_batch(actor, month, "close", where=~unsettled, closed_at=utcnow())
 
 
@@ -91,6 +93,8 @@ class BatchSummary:
     paid: int = 0
     paid_fen: int = 0
     failed: int = 0
+    #: supplementary records (补发): late months of earlier, frozen batches that this batch pays
+    supplementary: int = 0
 
     @property
     def unpaid(self) -> int:
@@ -102,7 +106,7 @@ class BatchSummary:
 
 
 def batch_summaries(months: list[str] | None = None) -> list[BatchSummary]:
-    """Each batch with its record counts and totals, newest first (one aggregate query)."""
+    """Each batch with the counts and totals of the records it pays, newest first (one aggregate query)."""
     batches = db.session.execute(
         select(StipendBatch.month, StipendBatch.status)
         .where(StipendBatch.month.in_(months) if months is not None else True)
@@ -112,19 +116,26 @@ def batch_summaries(months: list[str] | None = None) -> list[BatchSummary]:
     paid = StipendRecord.status == PAID
     for month, records, amount, n_paid, paid_fen, failed in db.session.execute(
         select(
-            StipendRecord.month,
+            StipendRecord.paid_in,
             func.count(),
             func.coalesce(func.sum(StipendRecord.amount_fen), 0),
             func.sum(case((paid, 1), else_=0)),
             func.coalesce(func.sum(case((paid, StipendRecord.amount_fen), else_=0)), 0),
             func.sum(case((StipendRecord.status == FAILED, 1), else_=0)),
         )
-        .where(StipendRecord.month.in_(list(out)))
-        .group_by(StipendRecord.month)
+        .where(StipendRecord.paid_in.in_(list(out)))
+        .group_by(StipendRecord.paid_in)
     ):
         summary = out[month]
         summary.records, summary.amount_fen = records, int(amount)
         summary.paid, summary.paid_fen, summary.failed = int(n_paid or 0), int(paid_fen), int(failed or 0)
+    # the few late records, from their partial index (the query repeats its condition)
+    for month, late in db.session.execute(
+        select(StipendRecord.paid_in, func.count())
+        .where(StipendRecord.paid_in.in_(list(out)), SUPPLEMENTARY)
+        .group_by(StipendRecord.paid_in)
+    ):
+        out[month].supplementary = late
     return list(out.values())
 
 
@@ -148,12 +159,12 @@ def last_overdue_month(today: date | None = None, due_day: int | None = None) ->
 
 
 def overdue_filter(today: date | None = None):
-    """A WHERE clause keeping the records unsettled after their due day."""
-    return and_(StipendRecord.status != PAID, StipendRecord.month <= last_overdue_month(today))
+    """A WHERE clause keeping the records unsettled after their due day (the due day of the batch that pays them)."""
+    return and_(StipendRecord.status != PAID, StipendRecord.paid_in <= last_overdue_month(today))
 
 
 def is_overdue(record: StipendRecord, today: date | None = None) -> bool:
-    return record.status != PAID and record.month <= last_overdue_month(today)
+    return record.status != PAID and record.paid_in <= last_overdue_month(today)
 
 
 # --- records ---------------------------------------------------------------------------------------------------------
@@ -163,16 +174,20 @@ def record_query(
     scope,
     *,
     month: str | None = None,
+    paid_in: str | None = None,
     sponsor_id: int | None = None,
     area_id: int | None = None,
     status: str | None = None,
     overdue: bool = False,
     today: date | None = None,
 ):
-    """The records ``scope`` (permissions.stipend_scope) lets a user see, filtered; newest month first."""
+    """The records ``scope`` (permissions.stipend_scope) lets a user see, filtered by the month worked (``month``) or
+    the batch that pays them (``paid_in``); newest batch first."""
     stmt = select(StipendRecord).where(scope)
     if month:
         stmt = stmt.where(StipendRecord.month == month)
+    if paid_in:
+        stmt = stmt.where(StipendRecord.paid_in == paid_in)
     if sponsor_id:
         stmt = stmt.where(StipendRecord.sponsor_id == sponsor_id)
     if area_id:
@@ -181,7 +196,7 @@ def record_query(
         stmt = stmt.where(StipendRecord.status == status)
     if overdue:
         stmt = stmt.where(overdue_filter(today))
-    return stmt.order_by(StipendRecord.month.desc(), StipendRecord.id)
+    return stmt.order_by(StipendRecord.paid_in.desc(), StipendRecord.month.desc(), StipendRecord.id)
 
 
 def _clean_payment(record: StipendRecord, paid_on, reference, today: date) -> tuple[date, str]:
@@ -228,7 +243,7 @@ def _move_record(actor, record: StipendRecord, action: str, where=None, **values
 
 
 def _refuse_payment(record: StipendRecord):
-    status = db.session.scalar(select(StipendBatch.status).where(StipendBatch.month == record.month))
+    status = db.session.scalar(select(StipendBatch.status).where(StipendBatch.month == record.paid_in))
     if status != APPROVED and record.status == UNPAID:
         raise Conflict(str(_l("This month's batch has not been approved for payment yet.")))
     raise Conflict(str(_l("This stipend is not waiting for payment (it was paid or marked failed meanwhile).")))
@@ -237,10 +252,11 @@ def _refuse_payment(record: StipendRecord):
 def confirm_payment(
     actor, record: StipendRecord, paid_on, reference, today: date | None = None, reconciled: bool = False
 ) -> StipendRecord:
-    """The sponsor (or the admin for it) confirms a transfer: date and reference; only in an approved batch."""
+    """The sponsor (or the admin for it) confirms a transfer: date and reference; only once the batch paying the
+    record is approved."""
     paid_on, reference = _clean_payment(record, paid_on, reference, today or local_today())
     now = utcnow()
-    approved = StipendRecord.month.in_(select(StipendBatch.month).where(StipendBatch.status == APPROVED))
+    approved = StipendRecord.paid_in.in_(select(StipendBatch.month).where(StipendBatch.status == APPROVED))
     if not _move_record(
         actor,
         record,
@@ -253,7 +269,7 @@ def confirm_payment(
         reconciled_at=now if reconciled else None,
     ):
         _refuse_payment(record)
-    close_batch_if_settled(actor, record.month)
+    close_batch_if_settled(actor, record.paid_in)
     return record
 
 
@@ -288,7 +304,7 @@ def mark_failed(actor, record: StipendRecord, reason) -> StipendRecord:
         if record.reconciled_at is not None:
             raise Conflict(str(_l("The bank statement shows this payment arrived; it cannot be marked failed.")))
         raise Conflict(str(_l("Only an unpaid or paid stipend can be marked failed.")))
-    _move_batch(actor, record.month, "reopen", closed_at=None)
+    _move_batch(actor, record.paid_in, "reopen", closed_at=None)
     return record
 
 
@@ -319,21 +335,11 @@ def adjustment_room(record: StipendRecord) -> int:
     return record.monthly_amount_fen - record.amount_fen - int(added)
 
 
-def open_batch_after(month: str, today: date | None = None) -> StipendBatch:
-    """The next batch still open (draft) after ``month``; the current month's batch when there is none yet."""
-    month_batch = db.session.scalar(
-        select(StipendBatch)
-        .where(StipendBatch.month > month, StipendBatch.status == DRAFT)
-        .order_by(StipendBatch.month)
-    )
-    return month_batch or _ensure_batch(max(month_of(today or local_today()), month))
-
-
 def create_adjustment(actor, record: StipendRecord, amount_fen, reason, today: date | None = None) -> StipendRecord:
     """Correct a record of a frozen batch by an explicit extra amount, paid in the next open batch (admin)."""
     if record.kind != StipendKind.REGULAR:
         raise Conflict(str(_l("Correct the original record, not an adjustment.")))
-    batch_status = db.session.scalar(select(StipendBatch.status).where(StipendBatch.month == record.month))
+    batch_status = db.session.scalar(select(StipendBatch.status).where(StipendBatch.month == record.paid_in))
     if batch_status == DRAFT:
         raise Conflict(str(_l("The batch is still a draft: corrections are made once it is approved.")))
     errors = {}
@@ -348,7 +354,7 @@ def create_adjustment(actor, record: StipendRecord, amount_fen, reason, today: d
     reason = checks.reason(errors, reason)
     if errors:
         raise ValidationFailed(next(iter(errors.values())), errors)
-    batch = open_batch_after(record.month, today)
+    batch = open_batch_after(record.paid_in, today)
     adjustment = StipendRecord(
         agreement_id=record.agreement_id,
         month=batch.month,

@@ -35,7 +35,7 @@ def _page() -> int:
     return max(1, min(request.args.get("page", 1, type=int), 100_000))
 
 
-def _filtered(form: RecordFilter, month: str | None = None):
+def _filtered(form: RecordFilter, paid_in: str | None = None):
     if not form.validate():
         for f in form:  # a filter that does not parse is ignored, not an error page
             if f.errors:
@@ -44,7 +44,8 @@ def _filtered(form: RecordFilter, month: str | None = None):
     area = request.args.get("area", type=int)
     stmt = payments.record_query(
         stipend_scope(),
-        month=month or form.month.data or None,
+        month=(form.month.data or None) if paid_in is None else None,
+        paid_in=paid_in,
         sponsor_id=sponsor if current_user.role != Role.SPONSOR else None,
         area_id=area,
         status=form.status.data or None,
@@ -226,6 +227,18 @@ def generate():
             apply_errors(form, exc)
         else:
             db.session.commit()
+            if result.supplementary:
+                flash(
+                    _(
+                        "The batch of %(month)s is approved: %(created)d late records (补发) were added to the batch "
+                        "of %(batch)s.",
+                        month=result.month,
+                        created=result.created,
+                        batch=result.paid_in,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("stipends.batch", month=result.paid_in))
             if result.frozen:
                 flash(_("The batch of %(month)s is approved: nothing was added.", month=result.month), "warning")
             else:
@@ -255,7 +268,7 @@ def batch(month: str):
     form = RecordFilter(request.args)
     sponsors = db.session.execute(
         select(Sponsor.id, Sponsor.name)
-        .where(Sponsor.id.in_(select(StipendRecord.sponsor_id).where(StipendRecord.month == month)))
+        .where(Sponsor.id.in_(select(StipendRecord.sponsor_id).where(StipendRecord.paid_in == month)))
         .order_by(Sponsor.name)
     ).all()
     form.sponsor.choices = [("", _("All sponsors"))] + [(str(i), n) for i, n in sponsors]

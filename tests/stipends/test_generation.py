@@ -144,8 +144,10 @@ def test_only_finished_months_and_frozen_batches(world, paper):
     batch = db.session.scalar(select(StipendBatch).where(StipendBatch.month == "2025-04"))
     batch.status = "approved"
     db.session.execute(text("DELETE FROM stipend_records"))
+    # the month's record is missing from its approved batch: it is paid late (补发), in the next batch, not lost
     result = generate_month("2025-04", today=TODAY)
-    assert result.frozen and result.created == 0
+    assert result.frozen and (result.created, result.paid_in) == (1, "2025-05")
+    assert generate_month("2025-04", today=TODAY).created == 0
 
 
 def test_cli_prints_created_and_existing(runner, world, paper):
@@ -220,6 +222,25 @@ def _generator(database_url: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _freeze(frozen: bool) -> str:
+    """With ``frozen``, October's batch is approved (empty) before generation: every record is then late (补发) and
+    paid in November's batch. The batch the records must be paid in."""
+    if not frozen:
+        return "2026-10"
+    db.session.add(StipendBatch(month="2026-10", status="approved"))
+    db.session.commit()
+    return "2026-11"
+
+
+def _paid_in(expected: str) -> None:
+    paid_in = db.session.execute(
+        select(StipendRecord.paid_in, func.count()).where(StipendRecord.month == "2026-10").group_by("paid_in")
+    ).all()
+    assert [tuple(row) for row in paid_in] == [(expected, AGREEMENTS)]
+    batches = db.session.execute(select(StipendBatch.month, StipendBatch.status).order_by(StipendBatch.month)).all()
+    assert [m for m, _s in batches] == sorted({"2026-10", expected})  # one batch per month, whoever created it
+
+
 def _count_and_duplicates():
     count = db.session.scalar(select(func.count(StipendRecord.id)).where(StipendRecord.month == "2026-10"))
     duplicates = db.session.scalar(
@@ -231,8 +252,10 @@ def _count_and_duplicates():
     return count, duplicates
 
 
-def test_two_generations_at_once_in_separate_processes(world, database_url):
+@pytest.mark.parametrize("frozen", [False, True], ids=["open", "late"])
+def test_two_generations_at_once_in_separate_processes(world, database_url, frozen):
     _many_agreements(world)
+    paid_in = _freeze(frozen)
     db.session.remove()
     first, second = _generator(database_url), _generator(database_url)
     outputs = [p.communicate(timeout=300) for p in (first, second)]
@@ -241,10 +264,13 @@ def test_two_generations_at_once_in_separate_processes(world, database_url):
     assert sum(c for c, _ in created) == AGREEMENTS  # between them, each record created exactly once
     assert all(c + e == AGREEMENTS for c, e in created)
     assert _count_and_duplicates() == (AGREEMENTS, 0)
+    _paid_in(paid_in)
 
 
-def test_a_generation_killed_midway_then_run_again(world, database_url):
+@pytest.mark.parametrize("frozen", [False, True], ids=["open", "late"])
+def test_a_generation_killed_midway_then_run_again(world, database_url, frozen):
     _many_agreements(world)
+    paid_in = _freeze(frozen)
     db.session.remove()
     victim = _generator(database_url)
     assert victim.stdout.readline().strip() == "started"  # the app is up: the generation is under way
@@ -261,3 +287,4 @@ def test_a_generation_killed_midway_then_run_again(world, database_url):
     created, existing = map(int, out.split()[1:])
     assert (created, existing) == (AGREEMENTS - after_kill, after_kill)
     assert _count_and_duplicates() == (AGREEMENTS, 0)
+    _paid_in(paid_in)

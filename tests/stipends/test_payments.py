@@ -293,7 +293,9 @@ def test_bank_statement_matches_reports_and_changes_nothing_else(world, statemen
 
 def test_bank_statement_of_a_draft_batch_is_not_paid(world, statement):
     _july, _august, september = statement
-    result = bank.reconcile(world.admin, _csv([f"2025-10-07,500.00,ST{september.id},x"]), today=TODAY)
+    result = bank.reconcile(
+        world.admin, _csv([f"2025-10-07,500.00,ST{september.id},嘉兴善行实业有限公司"]), today=TODAY
+    )
     assert not result.paid and result.problems[0].code == "not_payable"
     assert september.status == StipendStatus.UNPAID
 
@@ -314,6 +316,41 @@ def test_a_file_that_is_not_a_statement_is_refused(world, data):
 
 def test_english_headers_and_bom_are_accepted(world, statement):
     july, _august, _september = statement
-    data = b"\xef\xbb\xbf" + _csv([f"2025-08-06,500,ST{july.id},x"], header="Date,Amount,Reference,Payer")
+    data = b"\xef\xbb\xbf" + _csv(
+        [f"2025-08-06,500,ST{july.id},嘉兴善行实业有限公司"], header="Date,Amount,Reference,Payer"
+    )
     assert len(bank.reconcile(world.admin, data, today=TODAY).paid) == 1
     assert bank.decode(bank.SAMPLE.encode("gb18030")) == bank.SAMPLE
+
+
+def test_a_line_from_another_payer_goes_to_review_and_pays_nothing(world, statement):
+    """The hostile case: 平湖爱心 (org) sends a transfer whose memo names 嘉兴善行's record (its ST code, the right
+    amount), or the reference 嘉兴善行 confirmed; neither marks that record paid or reconciled."""
+    july, august, _september = statement
+    data = _csv(
+        [
+            f"2025-08-06,500.00,ST{july.id} 七月待遇,平湖爱心科技有限公司",
+            "2025-09-03,500.00,HZB-8,平湖爱心科技有限公司",
+            f"2025-08-06,500.00,ST{july.id},",
+        ]
+    )
+    result = bank.reconcile(world.admin, data, today=TODAY)
+    db.session.commit()
+    assert not result.paid and not result.reconciled
+    assert [(p.number, p.code) for p in result.problems] == [(2, "payer"), (3, "payer"), (4, "payer")]
+    assert all(p.reason for p in result.problems)
+    db.session.expire_all()
+    assert july.status == StipendStatus.UNPAID and july.reconciled_at is None and july.paid_on is None
+    assert august.reconciled_at is None
+    # the sponsor itself, as banks print it (full-width brackets, spaces), matches
+    data = _csv(
+        [f"2025-08-06,500.00,ST{july.id},嘉兴善行实业 有限公司 ", "2025-09-03,500.00,HZB-8,嘉兴善行实业有限公司"]
+    )
+    result = bank.reconcile(world.admin, data, today=TODAY)
+    assert len(result.paid) == 1 and len(result.reconciled) == 1 and not result.problems
+
+
+def test_payer_names_compare_as_banks_print_them():
+    assert bank.same_party("嘉兴善行（集团）有限公司", "嘉兴善行(集团)有限公司")
+    assert bank.same_party(" ACME  Ltd ", "acme ltd")
+    assert not bank.same_party("", "") and not bank.same_party("平湖爱心", "平湖爱心科技有限公司")

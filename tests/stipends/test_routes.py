@@ -114,7 +114,7 @@ def test_admin_batches_approve_and_bank_import(client, auth, world, records):
     assert answer.status_code == 422
     sample = client.get("/stipends/bank-import/sample.csv")
     assert sample.data.startswith(b"\xef\xbb\xbf") and "交易日期" in sample.get_data(as_text=True)
-    statement = f"交易日期,金额,摘要,对方户名\r\n2026-11-05,500.00,ST{own.id},平湖爱心\r\n2026-11-05,1.00,<script>x</script>,y\r\n"
+    statement = f"交易日期,金额,摘要,对方户名\r\n2026-11-05,500.00,ST{own.id},平湖爱心科技有限公司\r\n2026-11-05,1.00,<script>x</script>,y\r\n"
     answer = client.post(
         "/stipends/bank-import",
         data={"csrf_token": token, "file": (__import__("io").BytesIO(statement.encode("gb18030")), "s.csv")},
