@@ -309,16 +309,37 @@ def _crawled(app, role: str, username: str, language: str, seeds: list[str]) -> 
     return crawl
 
 
+#: the tables a login writes to (a GET page writes to none)
+LOGIN_TABLES = {"audit_log", "login_attempts"}
+
+
+def _row_counts(app) -> dict[str, int]:
+    with app.app_context():
+        try:
+            return {
+                name: db.session.scalar(select(func.count()).select_from(table))
+                for name, table in db.metadata.tables.items()
+                if name not in LOGIN_TABLES
+            }
+        finally:
+            db.session.remove()
+
+
 @pytest.mark.parametrize(("role", "username"), ROLES, ids=[r for r, _ in ROLES])
 def test_no_page_answers_a_server_error(city, role, username):
     app, facts = city
     failures, counts = [], {}
+    before = _row_counts(app)
     for language in LANGUAGES:  # each request in an app context of its own, as in production
         crawl = _crawled(app, role, username, language, facts["seeds"])
         failures += crawl.failures
         counts[language] = crawl.visited
+    after = _row_counts(app)
     print(f"crawled as {role}: {counts}")
-    assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures)
+    changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+    if changed:
+        failures.append(f"GET pages changed the number of rows (before, after): {changed}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
     assert min(counts.values()) > 5
 
 
