@@ -121,11 +121,12 @@ def test_operation_conforms_to_its_description(app, world, role, method, path):
 @pytest.mark.parametrize("role", [r for r in ROLES if REFUSED[r]], ids=lambda r: r or "anonymous")
 def test_refused_operations_conform_to_their_description(app, world, role):
     """Every operation a role may not call, a few requests each (one world and one token for all of them)."""
+    ids = {"family_id": world.family_a.id}
     schema, headers = _schema_and_headers(app, role)
     failures = []
     for method, path in REFUSED[role]:
         try:
-            _run(schema[path][method], {"family_id": world.family_a.id}, headers, REFUSED_EXAMPLES)
+            _run(schema[path][method], ids, headers, REFUSED_EXAMPLES)
         except Exception as exc:  # noqa: BLE001 (every operation's failure is reported, not only the first)
             failures.append(f"{method} {path}: {exc!s}"[:1500])
     assert not failures, f"{len(failures)} operations failed as {role or 'anonymous'}:\n" + "\n\n".join(failures)
