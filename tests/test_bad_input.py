@@ -533,6 +533,29 @@ def _stipend(world) -> dict:
     return {**ids, "stipend_id": record.id}
 
 
+def _claimed(world) -> dict:
+    """The open post claimed by the second sponsor, with no agreement yet."""
+    from assist.auth.models import User
+    from assist.posts.models import Post
+    from assist.posts.operations import claim_post
+
+    ids = _market(world)
+    other_user = db.session.scalar(select(User).where(User.username == "sponsor_b"))
+    claim_post(other_user, db.session.get(Post, ids["post_id"]))
+    db.session.commit()
+    return ids
+
+
+def _short_stipend(world) -> dict:
+    """A record of an approved batch paid for part of the month (room for an adjustment)."""
+    from assist.agreements.models import Agreement
+
+    ids = _signed(world)
+    agreement = db.session.get(Agreement, ids["agreement_id"])
+    record = factories.stipend(agreement, _last_month(), amount_fen=agreement.monthly_amount_fen - 10_000)
+    return {**ids, "stipend_id": record.id}
+
+
 def _candidate(world) -> dict:
     from tests.identification.helpers import matrix_ids
 
@@ -651,6 +674,39 @@ PAGE_FORMS += [
             "signed_on": st.one_of(_future_date_bad(), st.just("")),
         },
         setup=_market,
+    ),
+    PageForm(
+        "agreement_new",
+        "cw_b",
+        "/agreements/new/{post_id}",
+        lambda ids: {
+            "start_on": factories.next_month().isoformat(),
+            "end_on": "",
+            "monthly_amount_fen": "500",
+            "hours_per_month": "20",
+            "duties": "手工编织",
+        },
+        _terms_bad,
+        setup=_claimed,
+    ),
+    PageForm(
+        "sponsor_suspend",
+        "admin",
+        "/sponsors/{other_sponsor_id}/suspend",
+        lambda ids: {"reason": "连续三个月未按时发放"},
+        _reason_bad,
+        setup=_market,
+    ),
+    PageForm(
+        "stipend_adjust",
+        "admin",
+        "/stipends/{stipend_id}/adjust",
+        lambda ids: {"amount_fen": "50", "reason": "少算天数"},
+        lambda ids: {
+            "amount_fen": st.one_of(YUAN_BAD, one_of("", "0", "100.01", "100000")),
+            **_reason_bad(ids),
+        },
+        setup=_short_stipend,
     ),
     PageForm("sponsor_edit", "admin", "/sponsors/{sponsor_id}/edit", _sponsor_fields, _sponsor_bad, setup=_market),
     PageForm(
