@@ -556,6 +556,22 @@ def _short_stipend(world) -> dict:
     return {**ids, "stipend_id": record.id}
 
 
+def _active(world) -> dict:
+    """The open post in force: a paper agreement with the second sponsor from the start of this month."""
+    from assist.agreements.operations import advance, enter_paper_agreement
+    from assist.db_types import local_today
+    from assist.posts.models import Post
+    from assist.sponsors.models import Sponsor
+
+    ids = _market(world)
+    today = local_today()
+    post, sponsor = db.session.get(Post, ids["post_id"]), db.session.get(Sponsor, ids["other_sponsor_id"])
+    enter_paper_agreement(world.admin, post, sponsor, {"start_on": today.replace(day=1), "signed_on": today})
+    advance(today)
+    db.session.commit()
+    return ids
+
+
 def _candidate(world) -> dict:
     from tests.identification.helpers import matrix_ids
 
@@ -749,6 +765,26 @@ PAGE_FORMS += [
         _reason_bad,
         setup=_stipend,
         beside=False,
+    ),
+    PageForm(
+        "stipends_pay_bulk",
+        "admin",
+        "/stipends/pay",
+        lambda ids: {"ids": [str(ids["stipend_id"])], "paid_on": _today(), "reference": "ZZ-BULK"},
+        lambda ids: {
+            "paid_on": st.one_of(_future_date_bad(), one_of("", "2000-01-01")),
+            "reference": st.one_of(huge(56), NUL, CONTROL),
+        },
+        setup=_stipend,
+        beside=False,
+    ),
+    PageForm(
+        "post_suspend",
+        "cw_b",
+        "/posts/{post_id}/suspend",
+        lambda ids: {"start_on": _today(), "reason": "成员住院"},
+        lambda ids: {"start_on": st.one_of(DATE_INVALID, one_of("", "2000-01-01")), **_reason_bad(ids)},
+        setup=_active,
     ),
     PageForm(
         "stipends_generate",
@@ -1200,7 +1236,8 @@ def test_one_bad_field_is_refused_beside_the_field(app, ids, callers, tables, fo
     if form.beside:
         assert_error_beside(html, name)
     else:
-        assert 'class="text-danger" role="alert"' in html, html[-2000:]  # the message in the record's row
+        # the message in the record's row, or above the bulk form
+        assert 'class="text-danger" role="alert"' in html or 'class="alert alert-danger"' in html, html[-2000:]
 
 
 @pytest.mark.parametrize("form", PAGE_FORMS, ids=lambda f: f.name)
