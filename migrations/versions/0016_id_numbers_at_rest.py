@@ -5,7 +5,7 @@ Columns are added and dropped in place, on SQLite too (ALTER TABLE … DROP COLU
 rebuild members, and with foreign keys on, dropping the old table runs its children's ON DELETE actions.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-07 19:00:00.000000
 
 """
@@ -21,7 +21,7 @@ from flask import current_app
 
 # revision identifiers, used by Alembic.
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

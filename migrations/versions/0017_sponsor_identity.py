@@ -3,7 +3,7 @@ parties as signed (agreements.party_a_name, party_a_credit_code, party_b_name, p
 agreements already signed from the names in force now
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-07 18:45:00.000000
 
 """
@@ -16,7 +16,7 @@ from assist.db_types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0013'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
