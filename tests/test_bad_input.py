@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 
 from assist import crypto, idnumber
 from assist.areas.models import Area
+from assist.db_types import local_today
 from assist.enums import Relation
 from assist.extensions import db
 from assist.families.models import Member
@@ -48,8 +49,8 @@ TABLES = (
 # issue 3 web pages: sponsors and posts
 TABLES = (*TABLES, "sponsors", "sponsor_areas", "posts", "post_events")
 HUGE_INT = 2**63
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
-NEXT_YEAR_MONTH = f"{date.today().year + 1}-01"
+TOMORROW = (local_today() + timedelta(days=1)).isoformat()
+NEXT_YEAR_MONTH = f"{local_today().year + 1}-01"
 
 
 # --- bad values -----------------------------------------------------------------------------------------------------

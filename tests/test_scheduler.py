@@ -1,10 +1,11 @@
 """The schedule is one declarative list, run by APScheduler in its own process; jobs are safe to run twice."""
 
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from assist.db_types import local_today
 from assist.extensions import db
 from assist.families import operations as families
 from jobs import JOBS, tasks
@@ -28,7 +29,7 @@ def test_the_web_app_never_starts_a_scheduler(app):
 def test_exit_candidates_job_flags_once(app, world):
     from assist.assessments.operations import months_back
 
-    for m in months_back(date.today(), 6):
+    for m in months_back(local_today(), 6):
         families.record_income(world.cw_a, world.family_a, m, 500_000)
     db.session.commit()
     db.session.remove()

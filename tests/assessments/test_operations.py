@@ -1,12 +1,13 @@
 """Assessments, colour history, review cadence, exit (脱困) and return (返困), without HTTP."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from assist.assessments import operations
 from assist.assessments.models import Assessment, ColourChange
+from assist.db_types import local_today
 from assist.enums import ArchiveType, AssessmentKind, Colour, FamilyStatus
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
@@ -14,7 +15,7 @@ from assist.families import operations as families
 from assist.settings.operations import DEFAULTS, get_settings, update_settings
 from tests import factories
 
-TODAY = date.today()
+TODAY = local_today()
 
 
 def _months(n):

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from assist import crypto
+from assist.db_types import local_today
 from assist.identification import columns, reader, samples, screening
 from tests.identification.helpers import csv_file, new_id, row
 
@@ -154,7 +155,6 @@ def test_formulas_are_read_as_text_never_evaluated(app):
 
 
 def _problems(cells, headers=samples.STANDARD_HEADERS, **ctx):
-    from datetime import date
 
     context = columns.RowContext(
         headers=list(headers),
@@ -173,7 +173,7 @@ def _problems(cells, headers=samples.STANDARD_HEADERS, **ctx):
             "min_dependants": 1,
         },
         line_fen=120_000,
-        today=date.today(),
+        today=local_today(),
         seen={},
     )
     out, problems = columns.check_row(2, cells, context)
