@@ -199,7 +199,7 @@ def test_an_empty_patch_is_refused(app, client, world, body):
 def test_an_empty_patch_names_what_is_missing(app, client, world):
     response = client.patch(f"/api/v1/families/{world.family_a.id}", json={}, headers=token_for(client, "cw_a"))
     assert response.status_code == 422
-    assert "Nothing to change" in " ".join(error_of(response)["fields"].values())
+    assert "没有要修改的内容" in " ".join(error_of(response)["fields"].values())  # "Nothing to change"
 
 
 # a method the address does not take: 405 with Allow -------------------------------------------------------------------
