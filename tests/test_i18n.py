@@ -144,3 +144,26 @@ def test_logging_in_with_a_control_character_in_next_goes_home(client, world):
     token = csrf_token(client)
     response = client.post("/login?next=/a%0Ab", data={"username": "cw_a", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_payment_confirmed_with_a_control_character_in_next_goes_back_to_the_list(client, auth, world):
+    from assist.extensions import db
+    from assist.stipends.models import StipendRecord
+    from tests import factories
+    from tests.conftest import csrf_token
+
+    market = factories.build_market(world)
+    record = factories.stipend(market.agreement, "2026-09")
+    auth.login("sponsor")
+    token = csrf_token(client, "/stipends/")
+    answer = client.post(
+        f"/stipends/{record.id}/pay",
+        data={"csrf_token": token, "paid_on": "2026-10-10", "reference": "HZB-1", "next": "/stipends/?a\r\nb"},
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == "/stipends/"
+    assert db.session.get(StipendRecord, record.id).reference == "HZB-1"
+    kept = client.post(
+        f"/stipends/{record.id}/pay",
+        data={"csrf_token": token, "paid_on": "2026-10-10", "reference": "HZB-1", "next": "/stipends/?month=2026-09"},
+    )
+    assert kept.headers["Location"] == "/stipends/?month=2026-09"
