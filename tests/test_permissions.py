@@ -273,7 +273,7 @@ API_BODIES = {
     },
     "api_families.Incomes": lambda: {"month": "2025-01", "amount_fen": 150_000},
     "api_families.Assessments": lambda: {"kind": "on_demand", "note": "matrix"},
-    "api_families.FamilyById": lambda: {},
+    "api_families.FamilyById": lambda: {"notes": "矩阵测试"},  # a PATCH must change something (else 422)
     # issue 3, the API part
     "api_agreements.SignAgreement": lambda: {"signed_on": (local_today() - timedelta(days=1)).isoformat()},
     # inside the market agreement, which starts on the first of next month and runs twelve months
