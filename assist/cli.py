@@ -204,10 +204,22 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False, load_dotenv=False
+)
 def cli():
     """assist: virtual-post assistance for difficult-worker families."""
 
 
+# Configuration is the environment alone (README): no .env file, not even one named with -e/--env-file (or
+# FLASK_ENV_FILE). Flask would load it after config.py had read DATABASE_URL, so half of it applied: a production
+# .env sent `assist db upgrade` to the development SQLite file.
+cli.params = [param for param in cli.params if param.name != "env_file"]
+
+
 def main() -> None:
     cli(prog_name="assist")
+
+
+if __name__ == "__main__":
+    main()

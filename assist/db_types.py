@@ -1,4 +1,4 @@
-"""Column types shared by the models."""
+"""Column types shared by the models, and the app's one clock (utcnow, local_today)."""
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -28,14 +28,24 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+# The one clock. Every date and time the app uses comes from _now: utcnow() for timestamps, local_today() for the
+# scheme's dates (Shanghai's, not the machine's: between 00:00 and 08:00 in Shanghai the UTC date is still
+# yesterday). Nothing else reads the machine's clock (tests/test_clock.py checks), so a test sets the time by
+# replacing _now alone (tests.clock.freeze).
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
+    return _now()
 
 
 def local_today() -> date:
     """Today's date where the scheme runs (Asia/Shanghai), whatever the server's own time zone."""
-    return datetime.now(SHANGHAI).date()
+    return _now().astimezone(SHANGHAI).date()
 
 
 def loaded_repr(row, *names: str) -> str:

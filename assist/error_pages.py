@@ -1,6 +1,6 @@
 """Errors become a page or the API's JSON error shape, in one place; nothing a user sends can cause a 500."""
 
-from flask import render_template
+from flask import make_response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -62,9 +62,21 @@ def _field_messages(messages) -> dict[str, str]:
     return out
 
 
+def _with_headers(response, exc: HTTPException):
+    """The exception's own headers on the answer built for it: ``Allow`` on a 405 (which methods the address
+    takes, as HTTP requires), ``Retry-After``, ``WWW-Authenticate``; the answer keeps its own content type."""
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 def init_errorhandlers(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        return _with_headers(make_response(_http_error(exc)), exc)
+
+    def _http_error(exc: HTTPException):
         status = exc.code or 500
         if is_api_request():
             fields = {}

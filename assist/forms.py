@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, SelectField, StringField
 from wtforms.validators import ValidationError
 
+from assist import checks
 from assist.enums import choices
 from assist.errors import DomainError
 
@@ -63,8 +64,14 @@ class EnumSelectField(SelectField):
 
 
 def no_control_chars(form, field: Field) -> None:
-    if isinstance(field.data, str) and any(ord(c) < 32 and c not in "\r\n\t" for c in field.data):
+    """Text without control characters, nor invisible ones inside it (see assist.checks: the operations the form
+    feeds strip them from the ends and refuse them inside; a form says so beside the field at once)."""
+    if not isinstance(field.data, str):
+        return
+    if any(ord(c) < 32 and c not in "\r\n\t" for c in field.data):
         raise ValidationError(_l("Remove the control characters."))
+    if problem := checks.invisible_error(checks.visible(field.data)):
+        raise ValidationError(problem)
 
 
 def apply_errors(form: FlaskForm, exc: DomainError, aliases: dict[str, str] | None = None) -> None:

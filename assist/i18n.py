@@ -1,5 +1,6 @@
 """Locale and time zone selection, and the template helpers for money, dates and labels."""
 
+import unicodedata
 from datetime import date, datetime
 from functools import partial
 from urllib.parse import urlsplit
@@ -56,8 +57,15 @@ def iso_date(value: date | None) -> str:
 
 
 def safe_next(target: str | None, fallback: str = "/") -> str:
-    """A redirect target only if it stays on this site (no open redirects)."""
-    if not target:
+    """A redirect target only if it is a plain path of this site (no open redirects), else ``fallback``.
+
+    Refused: a scheme or host, ``//`` or a backslash (which browsers read as ``/``), and any control or invisible
+    character: a browser drops tabs and newlines (``/``, a tab, ``/evil.example`` is ``//evil.example`` to it), and a newline in
+    a Location header is a header injection the server refuses to send.
+    """
+    if not target or not isinstance(target, str):
+        return fallback
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") for char in target):
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -131,6 +139,9 @@ def init_template_helpers(app) -> None:
     app.jinja_env.filters["colour_label"] = colour_label
     app.jinja_env.filters["type_label"] = type_label
     app.jinja_env.globals["colour_badge"] = colour_badge
+    from assist.paging import page_url
+
+    app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.filters["count_in"] = lambda key, counts: counts.get(key, 0)
     from assist.assessments.explain import explain, factor_name, trigger_text
 

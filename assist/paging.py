@@ -1,5 +1,7 @@
-"""Pages of rows: Flask-SQLAlchemy's pagination for statements that select columns rather than whole models."""
+"""Pages of rows: Flask-SQLAlchemy's pagination for statements that select columns rather than whole models, and the
+address of another page of the list being shown."""
 
+from flask import request, url_for
 from flask_sqlalchemy.pagination import SelectPagination
 
 from assist.extensions import db
@@ -19,3 +21,20 @@ def paginate_rows(select, *, page: int, per_page: int) -> RowPagination:
     return RowPagination(
         select=select, session=db.session(), page=page, per_page=per_page, max_per_page=None, error_out=False
     )
+
+
+def page_url(page: int, endpoint: str | None = None) -> str:
+    """The address of ``page`` of the list being shown: the view's own path arguments (a batch's month) and the
+    query's filters (every value of a repeated one).
+
+    A query key url_for would take as its own (``endpoint``, ``_anchor``, ``_method``, ``_external``, ``_scheme``) or
+    one naming a path argument is left out: the query is whatever the visitor typed, and must not choose the link.
+    """
+    endpoint = endpoint or request.endpoint
+    path_args = dict(request.view_args or {}) if endpoint == request.endpoint else {}
+    query = {
+        key: values
+        for key, values in request.args.lists()
+        if not key.startswith("_") and key not in ("endpoint", "page") and key not in path_args
+    }
+    return url_for(endpoint, **path_args, **query, page=page)

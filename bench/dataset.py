@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy import inspect as inspect_db
 
 from assist import normalise_database_url
+from assist.db_types import local_today
 from config import INSTANCE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +102,7 @@ def ensure(app, params: Params, rebuild: bool = False, log=print) -> date:
         return date.fromisoformat(stored["built_on"])
     if stored is not None or rebuild:
         _wipe(url)
-    today = date.today()
+    today = local_today()  # the scheme's date, as the app reads it
     log(f"building {params.families:,} families × {params.members[0]} members × {params.months} months …")
     started = time.perf_counter()
     with app.app_context():

@@ -104,3 +104,66 @@ def test_colour_labels_written_in_a_template_follow_the_reader_not_the_first_pag
     page = client.get("/").get_data(as_text=True)
     assert "Red" in page and "红色" not in page
     assert '<span class="badge colour-red">Red</span>' in page
+
+
+# where to go next: a plain path of this site only (issue 10, item 1) ---------------------------------------------------
+
+UNSAFE_NEXT = [
+    "/a\rb",
+    "/a\nb",
+    "/\t/evil.example",
+    "/a\x00b",
+    "/a\u202eb",
+    "//evil.example",
+    "/\\evil.example",
+    "https://evil.example/x",
+    "javascript:alert(1)",
+    "evil.example",
+    "",
+]
+
+
+def test_only_a_plain_path_of_this_site_is_a_place_to_go_next():
+    from assist.i18n import safe_next
+
+    for target in UNSAFE_NEXT:
+        assert safe_next(target, "/home") == "/home", repr(target)
+    for target in ("/families/?colour=red&page=2", "/stipends/batches/2026-09", "/家庭/", "/a%0Db"):
+        assert safe_next(target, "/home") == target
+
+
+def test_switching_language_with_a_control_character_in_next_goes_home(client, world):
+    switched = client.get("/locale/en?next=/a%0Db")
+    assert switched.status_code == 302 and switched.headers["Location"] == "/"
+    assert client.get("/locale/zh?next=/%09/evil.example").headers["Location"] == "/"
+
+
+def test_logging_in_with_a_control_character_in_next_goes_home(client, world):
+    from tests.conftest import PASSWORD, csrf_token
+
+    token = csrf_token(client)
+    response = client.post("/login?next=/a%0Ab", data={"username": "cw_a", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_payment_confirmed_with_a_control_character_in_next_goes_back_to_the_list(client, auth, world):
+    from assist.extensions import db
+    from assist.stipends.models import StipendRecord
+    from tests import factories
+    from tests.conftest import csrf_token
+
+    market = factories.build_market(world)
+    record = factories.stipend(market.agreement, "2026-09")
+    auth.login("sponsor")
+    token = csrf_token(client, "/stipends/")
+    answer = client.post(
+        f"/stipends/{record.id}/pay",
+        data={"csrf_token": token, "paid_on": "2026-10-10", "reference": "HZB-1", "next": "/stipends/?a\r\nb"},
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == "/stipends/"
+    assert db.session.get(StipendRecord, record.id).reference == "HZB-1"
+    kept = client.post(
+        f"/stipends/{record.id}/pay",
+        data={"csrf_token": token, "paid_on": "2026-10-10", "reference": "HZB-1", "next": "/stipends/?month=2026-09"},
+    )
+    assert kept.headers["Location"] == "/stipends/?month=2026-09"

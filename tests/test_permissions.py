@@ -11,7 +11,7 @@ POSTs carry an empty (or, where the empty one is valid, harmless) body, so an al
 answer and nothing else gets that far.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask import url_for
@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from assist import permissions
 from assist.assessments.models import Assessment
+from assist.db_types import local_today
 from assist.enums import Relation
 from assist.extensions import db
 from tests import factories
@@ -275,9 +276,9 @@ API_BODIES = {
     },
     "api_families.Incomes": lambda: {"month": "2025-01", "amount_fen": 150_000},
     "api_families.Assessments": lambda: {"kind": "on_demand", "note": "matrix"},
-    "api_families.FamilyById": lambda: {},
+    "api_families.FamilyById": lambda: {"notes": "矩阵测试"},  # a PATCH must change something (else 422)
     # issue 3, the API part
-    "api_agreements.SignAgreement": lambda: {"signed_on": (date.today() - timedelta(days=1)).isoformat()},
+    "api_agreements.SignAgreement": lambda: {"signed_on": (local_today() - timedelta(days=1)).isoformat()},
     # inside the market agreement, which starts on the first of next month and runs twelve months
     "api_agreements.TerminateAgreement": lambda: {
         "end_date": (factories.next_month() + timedelta(days=200)).isoformat(),

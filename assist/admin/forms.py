@@ -10,7 +10,7 @@ from assist.settings.operations import FACTORS
 class AreaForm(FlaskForm):
     code = StringField(
         _l("Code"),
-        validators=[DataRequired(), Regexp(r"^[0-9A-Za-z]{2,20}$", message=_l("A code is 2–20 letters or digits."))],
+        validators=[DataRequired(), Regexp(r"^[0-9A-Za-z]{2,20}\Z", message=_l("A code is 2–20 letters or digits."))],
     )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60), no_control_chars])
     parent_code = SelectField(_l("Parent area"), validators=[Optional()])

@@ -1,7 +1,9 @@
 """Marshmallow schemas of the JSON API; strings are bounded so nothing oversized reaches the database."""
 
-from marshmallow import Schema, ValidationError, fields, validate
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from assist import checks
 from assist.enums import (
     ArchiveType,
     AssessmentKind,
@@ -19,16 +21,31 @@ from assist.enums import (
 MAX_FEN = 2_000_000_000
 
 
+def _shows_something(value: str) -> None:
+    if not checks.visible(value):
+        raise ValidationError(str(_l("This field is required.")))
+
+
 def _no_bad_chars(value: str) -> None:
     if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
         raise ValidationError("Contains a NUL character or an unpaired surrogate.")
 
 
-class Text(fields.String):
-    """A bounded string without NUL characters or lone surrogates."""
+def _nothing_invisible(value: str) -> None:
+    if problem := checks.invisible_error(checks.visible(value)):
+        raise ValidationError(problem)
 
-    def __init__(self, max_length: int, min_length: int = 0, **kwargs):
+
+class Text(fields.String):
+    """A bounded string without NUL characters or lone surrogates, nor invisible characters inside it (see
+    assist.checks; ``invisible=True`` lets them through, for a password); with ``min_length`` it must show something."""
+
+    def __init__(self, max_length: int, min_length: int = 0, invisible: bool = False, **kwargs):
         validators = [validate.Length(min=min_length, max=max_length), _no_bad_chars]
+        if not invisible:
+            validators.append(_nothing_invisible)
+        if min_length and not invisible:
+            validators.append(_shows_something)
         super().__init__(validate=validators, **kwargs)
         self.metadata.setdefault("maxLength", max_length)
 
@@ -41,7 +58,7 @@ def Fen(**kwargs):
     return fields.Integer(strict=True, validate=validate.Range(0, MAX_FEN), **kwargs)
 
 
-Month = lambda **kw: fields.String(validate=validate.Regexp(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"), **kw)  # noqa: E731
+Month = lambda **kw: fields.String(validate=validate.Regexp(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])\Z"), **kw)  # noqa: E731
 SafeDate = lambda **kw: fields.Date(validate=validate.Range(min=__import__("datetime").date(1900, 1, 1)), **kw)  # noqa: E731
 
 
@@ -61,7 +78,7 @@ class HealthSchema(Schema):
 
 class TokenRequest(Schema):
     username = Text(60, required=True)
-    password = Text(256, required=True)
+    password = Text(256, required=True, invisible=True)
 
 
 class TokenSchema(Schema):
@@ -137,7 +154,10 @@ class FamilyIn(FamilyFields):
 
 
 class FamilyPatch(FamilyFields):
-    pass
+    @validates_schema
+    def _changes_something(self, data, **kwargs):
+        if not data:
+            raise ValidationError(str(_l("Nothing to change: send at least one field.")), "_schema")
 
 
 class FamilyOut(Schema):
@@ -273,7 +293,7 @@ class SponsorIn(Schema):
     pledge_posts = fields.Integer(strict=True, load_default=1, validate=validate.Range(0, 1000))
     pledge_budget_fen = Fen(load_default=0)
     username = Text(60, required=True, load_only=True, metadata={"description": "the sponsor's first user"})
-    password = Text(256, required=True, load_only=True)
+    password = Text(256, required=True, load_only=True, invisible=True)
 
 
 class SponsorChangeOut(Schema):

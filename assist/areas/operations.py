@@ -5,23 +5,25 @@ import re
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from assist import audit
+from assist import audit, checks
 from assist.areas.models import Area
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
 
-CODE = re.compile(r"^[0-9A-Za-z]{2,20}$")
+CODE = re.compile(r"^[0-9A-Za-z]{2,20}\Z")
 
 
 def create_area(actor, code: str, name: str, parent_code: str | None = None) -> Area:
     """Add an area under ``parent_code`` (or a root when none)."""
     errors: dict[str, str] = {}
     code = (code or "").strip() if isinstance(code, str) else ""
-    name = (name or "").strip() if isinstance(name, str) else ""
+    name = checks.visible(name) if isinstance(name, str) else ""
     if not CODE.match(code):
         errors["code"] = str(_l("A code is 2–20 letters or digits."))
     if not name or len(name) > 60:
         errors["name"] = str(_l("A name has 1–60 characters."))
+    elif problem := checks.invisible_error(name):
+        errors["name"] = problem
     parent = None
     if parent_code:
         parent = db.session.scalar(select(Area).where(Area.code == str(parent_code)[:20]))

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func
 
-from assist import audit
+from assist import audit, checks
 from assist.areas.models import Area
 from assist.auth.models import ApiToken, LoginAttempt, User
 from assist.db_types import utcnow
@@ -194,7 +194,7 @@ def _areas_by_code(codes: list[str]) -> list[Area]:
     return areas
 
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{1,20}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{1,20}\Z")
 
 
 def _user_snapshot(user: User) -> dict:
@@ -223,6 +223,7 @@ def create_user(
             str(_l("The user name %(name)s is taken.", name=username)),
             {"username": str(_l("This user name is taken."))},
         )
+    display_name = checks.text(errors, "display_name", display_name, 60)
     problem = validate_password(password or "")
     if problem:
         errors["password"] = problem
@@ -239,7 +240,7 @@ def create_user(
         )
     user = User(
         username=username,
-        display_name=(display_name or "")[:60],
+        display_name=display_name,
         password_hash=hash_password(password),
         role=role,
         sponsor_id=sponsor_id,
@@ -278,7 +279,11 @@ def update_user(
         user.password_hash = hash_password(password)
         end_sessions(user)
     if display_name is not None:
-        user.display_name = display_name[:60]
+        errors: dict[str, str] = {}
+        display_name = checks.text(errors, "display_name", display_name, 60)
+        if errors:
+            raise ValidationFailed(errors["display_name"], errors)
+        user.display_name = display_name
     if email is not None:
         email = email.strip()
         if email and (len(email) > 120 or not EMAIL.match(email)):

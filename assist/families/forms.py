@@ -30,7 +30,7 @@ class FamilyFieldsMixin:
         validators=[
             Optional(),
             Length(max=20),
-            Regexp(r"^[0-9+\-() ]{5,20}$", message=_l("Enter a phone number of digits (5–20 characters).")),
+            Regexp(r"^[0-9+\-() ]{5,20}\Z", message=_l("Enter a phone number of digits (5–20 characters).")),
         ],
     )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200), no_control_chars])
@@ -74,7 +74,7 @@ class MemberForm(FlaskForm):
 class IncomeForm(FlaskForm):
     month = StringField(
         _l("Month (YYYY-MM)"),
-        validators=[DataRequired(), Regexp(r"^[0-9]{4}-[0-9]{2}$", message=_l("Enter a month as YYYY-MM."))],
+        validators=[DataRequired(), Regexp(r"^[0-9]{4}-[0-9]{2}\Z", message=_l("Enter a month as YYYY-MM."))],
     )
     amount_fen = YuanField(
         _l("Household income (yuan)"), validators=[DataRequired(message=_l("This field is required."))]

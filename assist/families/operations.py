@@ -73,8 +73,8 @@ ENUMS = {
     "work_ability": WorkAbility,
     "schooling": Schooling,
 }
-PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
-MONTH = re.compile(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")  # ASCII digits: \d would also match ٢ or ２
+PHONE = re.compile(r"^[0-9+\-() ]{5,20}\Z")
+MONTH = re.compile(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])\Z")  # ASCII digits: \d would also match ٢ or ２
 MAX_FEN = 2_000_000_000
 
 

@@ -13,7 +13,8 @@ from operator import mul
 
 from flask_babel import lazy_gettext as _l
 
-from assist import crypto
+from assist import checks, crypto
+from assist.db_types import local_today
 from assist.enums import Health, IdentityStatus, WorkAbility
 from assist.identification import screening
 from assist.identification.reader import MAX_CELL
@@ -88,6 +89,7 @@ MESSAGES = {
     "too_long": _l("Too long: %(n)s characters (at most %(max)s)."),
     "formula": _l("This cell holds a formula; enter the value itself."),
     "control": _l("Remove the control characters."),
+    "invisible": _l("Remove the invisible characters (zero-width spaces, direction marks)."),
     "id_number_cell": _l(
         "The ID number is stored as a number, so Excel has kept only 15 digits; format the column as text and enter it again."
     ),
@@ -129,7 +131,7 @@ def problem_text(problem: dict) -> str:
 # --- recognising headers --------------------------------------------------------------------------------------------
 
 _SPACES = re.compile(r"\s+")
-_TRAILING_NAME = re.compile(r"^(.+?)\((\w+)\)$")
+_TRAILING_NAME = re.compile(r"^(.+?)\((\w+)\)\Z")
 
 
 def _normalise(header: str) -> str:
@@ -171,11 +173,11 @@ def is_complete(mapping: dict[str, int]) -> bool:
 
 # --- checking a row ---------------------------------------------------------------------------------------------------
 
-_SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?E[+]?[0-9]+$")
-_DIGITS = re.compile(r"^[0-9]+$")
-_DECIMAL_FORM = re.compile(r"^[0-9]+\.0+$")
-_PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
-_DATE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?$")
+_SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?E[+]?[0-9]+\Z")
+_DIGITS = re.compile(r"^[0-9]+\Z")
+_DECIMAL_FORM = re.compile(r"^[0-9]+\.0+\Z")
+_PHONE = re.compile(r"^[0-9+\-() ]{5,20}\Z")
+_DATE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_FEN = 2_000_000_000
 
@@ -237,7 +239,7 @@ def parse_id(value, today: date | None = None) -> tuple[str, date, bool]:
         born = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
         raise RowProblem("id_birth_date") from None
-    if born.year < 1900 or born > (today or date.today()):
+    if born.year < 1900 or born > (today or local_today()):
         raise RowProblem("id_birth_implausible")
     if _check_char(first17) != text[17]:
         raise RowProblem("id_digits_lost" if text.endswith("000") else "id_check")
@@ -290,7 +292,7 @@ def parse_date(value, today: date) -> date | None:
         text = _as_text(value)
         if not text:
             return None
-        m = _DATE.match(text) or (re.match(r"^([0-9]{4})([0-9]{2})([0-9]{2})$", text))
+        m = _DATE.match(text) or (re.match(r"^([0-9]{4})([0-9]{2})([0-9]{2})\Z", text))
         if not m:
             raise RowProblem("date")
         try:
@@ -359,6 +361,10 @@ def _readings(ctx: RowContext) -> tuple:
 
     def name(value):
         text = _short_text(value, 40) if value is not None else ""
+        if not text.isprintable():  # (fast: names are printable) a zero-width or direction character, see checks
+            text = checks.visible(text)
+            if text and checks.invisible_error(text):
+                raise RowProblem("invisible")
         if not text:
             raise RowProblem("required")
         return text

@@ -42,7 +42,7 @@ from assist import audit, crypto
 from assist.areas.models import Area
 from assist.auth.models import User
 from assist.bulk import insert_values
-from assist.db_types import utcnow
+from assist.db_types import local_today, utcnow
 from assist.enums import CandidateStatus, ImportSource, ImportStatus, Relation, Role
 from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.extensions import db
@@ -350,7 +350,7 @@ def _context(imp: WorkerImport) -> columns.RowContext:
         scope=scope,
         rules=settings["screening"],
         line_fen=settings["min_living_line_fen"],
-        today=date.today(),
+        today=local_today(),
         seen=seen,
         # the rows are checked in a thread without the app context
         field_key=current_app.config["ASSIST_FIELD_KEY"],
@@ -784,7 +784,7 @@ def record_visit(actor, c: Candidate, visited_on, notes: str) -> Candidate:
     errors = {}
     if not isinstance(visited_on, date):
         errors["visited_on"] = str(_l("Enter a date."))
-    elif visited_on > date.today():
+    elif visited_on > local_today():
         errors["visited_on"] = str(_l("This date cannot be in the future."))
     elif visited_on.year < 1900:
         errors["visited_on"] = str(_l("Enter a date from 1900 on."))

@@ -1,7 +1,6 @@
 """Pages for imports and the candidate queue: load and authorise → validate → operation → commit once → redirect."""
 
 import threading
-from datetime import date
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from assist.db_types import local_today
 from assist.enums import LABELS, CandidateStatus, ImportSource, ImportStatus
 from assist.errors import DomainError
 from assist.extensions import db
@@ -215,7 +215,7 @@ def _render_candidate(c: Candidate, status: int = 200, **forms):
             member=member,
             changes=changes,
             field_labels={col.field: col.label for col in columns.COLUMNS},
-            visit_form=forms.get("visit_form") or VisitForm(formdata=None, visited_on=date.today()),
+            visit_form=forms.get("visit_form") or VisitForm(formdata=None, visited_on=local_today()),
             dismiss_form=forms.get("dismiss_form") or DismissForm(formdata=None),
             apply_form=apply_form,
             confirm_form=ConfirmForm(),

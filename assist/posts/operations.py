@@ -179,13 +179,15 @@ def _clean_post(data: dict[str, Any], partial: bool = False) -> tuple[dict[str, 
         value = data[field]
         if field in ("title", "duties"):
             limit = 100 if field == "title" else 2000
-            value = value.strip() if isinstance(value, str) else value
+            value = checks.visible(value) if isinstance(value, str) else value
             if not isinstance(value, str):
                 errors[field] = str(_l("Enter text."))
             elif field == "title" and not value:
                 errors[field] = str(_l("This field is required."))
             elif len(value) > limit:
                 errors[field] = str(_l("At most %(n)s characters.", n=limit))
+            elif problem := checks.invisible_error(value):
+                errors[field] = problem
             clean[field] = value
         elif field == "hours_per_month":
             clean[field] = _whole(errors, field, value, 1, 200, _l("Enter hours from 1 to 200 a month."))

@@ -6,7 +6,7 @@ from typing import Any
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
-from assist import audit
+from assist import audit, checks
 from assist.errors import ValidationFailed
 from assist.extensions import db
 
@@ -134,8 +134,10 @@ def validate_settings(values: dict[str, Any]) -> dict[str, str]:
         if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
             errors[key] = str(_l("Enter a whole number from %(low)d to %(high)d.", low=low, high=high))
     union = values.get("union_name")
-    if not isinstance(union, str) or not 2 <= len(union.strip()) <= 60:
+    if not isinstance(union, str) or not 2 <= len(checks.visible(union)) <= 60:
         errors["union_name"] = str(_l("Enter the union's name (2 to 60 characters)."))
+    elif problem := checks.invisible_error(checks.visible(union)):
+        errors["union_name"] = problem
     # identification (issue 5)
     errors.update(validate_screening(values.get("screening", {})))
     return errors

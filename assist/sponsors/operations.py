@@ -18,8 +18,8 @@ from assist.extensions import db
 from assist.sponsors import creditcode
 from assist.sponsors.models import Sponsor, SponsorChange
 
-PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{1,20}$")
+PHONE = re.compile(r"^[0-9+\-() ]{5,20}\Z")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{1,20}\Z")
 SPONSOR_FIELDS = (
     "name",
     "credit_code",

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from assist.enums import StipendStatus
 from assist.forms import EnumSelectField, YuanField, no_control_chars
 
-MONTH = Regexp(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$", message=_l("Enter a month as YYYY-MM."))
+MONTH = Regexp(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])\Z", message=_l("Enter a month as YYYY-MM."))
 
 
 class PaymentForm(FlaskForm):

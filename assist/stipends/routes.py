@@ -12,6 +12,7 @@ from assist.enums import Role
 from assist.errors import DomainError, ValidationFailed
 from assist.extensions import db
 from assist.forms import apply_errors
+from assist.i18n import safe_next
 from assist.permissions import get_stipend_or_404, scoped_areas, stipend_scope
 from assist.sponsors.models import Sponsor
 from assist.stipends import bank, payments
@@ -95,7 +96,7 @@ def _back():
 
 def _safe_next() -> bool:
     target = request.form.get("next") or ""
-    return target.startswith("/stipends") and "//" not in target and "\\" not in target
+    return target.startswith("/stipends") and safe_next(target, "") == target
 
 
 @bp.route("/<int:stipend_id>/pay", methods=["POST"])

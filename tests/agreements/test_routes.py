@@ -39,7 +39,7 @@ def test_sign_with_a_scan_then_the_sponsor_sees_the_member(client, auth, world):
 
     future = client.post(
         f"/agreements/{agreement.id}/sign",
-        data={"csrf_token": token, "signed_on": (date.today() + timedelta(days=3)).isoformat()},
+        data={"csrf_token": token, "signed_on": (local_today() + timedelta(days=3)).isoformat()},
     )
     assert future.status_code == 422 and "error-signed_on" in future.get_data(as_text=True)
 

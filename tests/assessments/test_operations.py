@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from assist.assessments import operations
 from assist.assessments.models import Assessment, ColourChange
+from assist.db_types import local_today
 from assist.enums import ArchiveType, AssessmentKind, Colour, FamilyStatus
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
@@ -15,7 +16,7 @@ from assist.families import operations as families
 from assist.settings.operations import DEFAULTS, get_settings, update_settings
 from tests import factories
 
-TODAY = date.today()
+TODAY = local_today()
 
 
 def _months(n):

@@ -4,10 +4,10 @@ Content-Security-Policy violations on the way."""
 
 import io
 import re
-from datetime import date
 
 import pytest
 
+from assist.db_types import local_today
 from assist.extensions import db
 from assist.identification import samples
 from tests import factories
@@ -82,7 +82,7 @@ def test_upload_watch_download_rejects_and_file_a_candidate(page, caseworker):
     page.wait_for_url(re.compile(r"/identification/candidates/\d+$"))
     page.click("#assign-button")
     page.wait_for_url(re.compile(r"/identification/candidates/\d+$"))
-    page.fill("#visited_on", date.today().isoformat())
+    page.fill("#visited_on", local_today().isoformat())
     page.fill("#visit_notes", "入户核实，情况属实")
     page.locator("#visit-form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/identification/candidates/\d+$"))

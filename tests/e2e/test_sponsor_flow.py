@@ -3,10 +3,10 @@ the caseworker drafts and signs the agreement, and the sponsor downloads the PDF
 Content-Security-Policy violations on the way."""
 
 import re
-from datetime import date
 
 import pytest
 
+from assist.db_types import local_today
 from assist.extensions import db
 from tests import factories
 from tests.e2e.conftest import CHROMIUM
@@ -101,11 +101,11 @@ def test_sponsor_registers_claims_and_downloads_the_agreement(page, open_post):
     page.goto(f"/posts/{open_post}")
     page.click("#draft-agreement")
     page.wait_for_url(re.compile(rf"/agreements/new/{open_post}$"))
-    page.fill("#start_on", date.today().replace(day=1).isoformat())
+    page.fill("#start_on", local_today().replace(day=1).isoformat())
     page.locator("#agreement-form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/agreements/\d+$"))
     agreement_url = page.url
-    page.fill("#signed_on", date.today().isoformat())
+    page.fill("#signed_on", local_today().isoformat())
     page.click("#sign")
     page.wait_for_url(agreement_url)
     assert page.locator("#agreement-status").inner_text() == "履行中"

@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from assist.audit.models import AuditEntry
+from assist.db_types import local_today
 from assist.enums import FamilyStatus
 from assist.extensions import db
 from assist.families.models import Family, Income, Member
@@ -150,7 +151,7 @@ def test_close_exit_and_return_pages(client, auth, world):
     assert client.post(f"/families/{fid}/exit", data={"csrf_token": token}).status_code == 302
     db.session.refresh(world.family_b)
     assert world.family_b.status == FamilyStatus.ACTIVE  # not flagged: refused with a message
-    world.family_b.exit_flagged_on = date.today()
+    world.family_b.exit_flagged_on = local_today()
     db.session.commit()
     token = csrf_token(client, f"/families/{fid}")
     client.post(f"/families/{fid}/exit", data={"csrf_token": token})

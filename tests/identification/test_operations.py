@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from assist.audit.models import AuditEntry
+from assist.db_types import local_today
 from assist.enums import CandidateStatus, ImportStatus
 from assist.errors import Conflict, ValidationFailed
 from assist.extensions import db
@@ -261,7 +262,7 @@ def test_the_candidate_is_worked_from_assignment_to_a_family_file(app, world):
     assert c.status == CandidateStatus.ASSIGNED and c.assigned_to_id == world.cw_a.id
     with pytest.raises(ValidationFailed):
         operations.record_visit(world.cw_a, c, date(2999, 1, 1), "")
-    operations.record_visit(world.cw_a, c, date.today(), "走访核实：夫妻二人，妻子患尿毒症")
+    operations.record_visit(world.cw_a, c, local_today(), "走访核实：夫妻二人，妻子患尿毒症")
     data = {**operations.prefill(c), "hardship_category": "deep", "members": []}
     data.pop("area_id")
     data["area_code"] = AREA_A

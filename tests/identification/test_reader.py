@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assist import crypto
+from assist.db_types import local_today
 from assist.extensions import db
 from assist.identification import columns, reader, samples, screening
 from assist.identification.models import WorkerImport
@@ -157,7 +158,6 @@ def test_formulas_are_read_as_text_never_evaluated(app):
 
 
 def _problems(cells, headers=samples.STANDARD_HEADERS, **ctx):
-    from datetime import date
 
     context = columns.RowContext(
         headers=list(headers),
@@ -176,7 +176,7 @@ def _problems(cells, headers=samples.STANDARD_HEADERS, **ctx):
             "min_dependants": 1,
         },
         line_fen=120_000,
-        today=date.today(),
+        today=local_today(),
         seen={},
     )
     out, problems = columns.check_row(2, cells, context)

@@ -2,7 +2,6 @@
 
 import io
 import time
-from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +9,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from assist.db_types import local_today
 from assist.enums import CandidateStatus, ImportStatus
 from assist.extensions import db
 from assist.identification import samples
@@ -126,7 +126,7 @@ def test_a_candidate_is_worked_on_the_pages_to_a_family_file(client, auth, world
     assert client.post(url + "/assign", data={"csrf_token": token}).status_code == 302
     bad = client.post(url + "/visit", data={"csrf_token": token, "visited_on": "2999-01-01"})
     assert bad.status_code == 422 and "is-invalid" in bad.get_data(as_text=True)
-    visit = {"csrf_token": token, "visited_on": date.today().isoformat(), "visit_notes": "核实属实"}
+    visit = {"csrf_token": token, "visited_on": local_today().isoformat(), "visit_notes": "核实属实"}
     assert client.post(url + "/visit", data=visit).status_code == 302
     form = client.get(url + "/file").get_data(as_text=True)
     assert 'value="何大勇"' in form and "head_id_number" not in form
