@@ -18,8 +18,10 @@ JOBS = [
         "stipend-generation",
         "jobs.tasks:generate_stipends",
         "cron",
-        {"day": 1, "hour": 2, "minute": 0},
-        "Generate last month's stipend records and catch up any month missed before it",
+        {"hour": 2, "minute": 0},
+        # nightly, not only on the 1st: an agreement signed or a paper one entered after its months' batches were
+        # approved is paid (补发) in the next open batch from the next night on, not a month later
+        "Generate last month's stipend records and catch up any month missed before it, late months included",
     ),
     Job(
         "reminders",
