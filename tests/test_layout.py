@@ -1,7 +1,6 @@
 """What every page's frame says: the tab's title and the brand name agree, and the inbox offers only what can be done."""
 
 import re
-
 from pathlib import Path
 
 from assist.extensions import db
