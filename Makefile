@@ -46,7 +46,7 @@ format:
 
 # Refresh the message catalogues after changing texts in code or templates.
 extract-messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --omit-header -o assist/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _p:1c,2 -k lazy_pgettext:1c,2 --omit-header -o assist/translations/messages.pot .
 	$(BIN)/pybabel update -i assist/translations/messages.pot -d assist/translations --no-fuzzy-matching
 
 clean:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup
@@ -147,7 +146,6 @@ def init_template_helpers(app) -> None:
 
     app.jinja_env.globals.update(explain=explain, factor_name=factor_name, trigger_text=trigger_text)
     app.jinja_env.filters["reason_text"] = reason_text
-    app.jinja_env.filters["entity_label"] = entity_label
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["choices"] = choices
 
@@ -183,20 +181,6 @@ def init_template_helpers(app) -> None:
             return unread_count(current_user)
         except Exception:  # an error page must still render when the database is what failed
             return 0
-
-
-ENTITIES = {
-    "family": _l("Family"),
-    "member": _l("Member"),
-    "income": _l("Income"),
-    "user": _l("User"),
-    "setting": _l("Setting"),
-    "area": _l("Area"),
-}
-
-
-def entity_label(name: str) -> str:
-    return str(ENTITIES.get(name, name))
 
 
 def reason_text(reason: str) -> str:

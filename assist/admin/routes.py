@@ -4,13 +4,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from assist.admin.forms import SettingsForm
 from assist.areas import operations as areas
 from assist.auth import operations as accounts
 from assist.auth.forms import UserForm
 from assist.auth.models import User
+from assist.enums import RunStatus
 from assist.errors import DomainError
 from assist.extensions import db
 from assist.forms import apply_errors
@@ -199,6 +200,28 @@ JOB_TITLES = {
 }
 
 
+#: what a run's counts count, in the reader's words (a count not named here shows its code)
+COUNT_LABELS = {
+    "months": _l("months"),
+    "created": _l("records created"),
+    "existing": _l("records already there"),
+    "review_due": _l("review reminders"),
+    "agreement_ending": _l("agreement-ending reminders"),
+    "payment_unpaid": _l("unpaid-payment reminders"),
+    "emailed": _l("e-mails sent"),
+    "flagged": _l("families flagged"),
+    "ran": _l("tables analysed"),
+    "expired": _l("claims and offers expired"),
+    "activated": _l("agreements started"),
+    "ended": _l("agreements ended"),
+    "imports": _l("imports worked"),
+}
+
+
+def count_label(key: str) -> str:
+    return str(COUNT_LABELS.get(key, key))
+
+
 def describe_schedule(job) -> str:
     """A job's calendar in words, in the page's language (Asia/Shanghai time)."""
     args = job.args
@@ -220,15 +243,33 @@ def jobs():
 
     page = request.args.get("page", 1, type=int)
     latest = schedule.last_runs([job.id for job in JOBS])
+    # a job every few minutes (the import queue) would fill the list with runs that found nothing to do: by default
+    # the list shows the other jobs' runs and that job's failures; ?job=all shows every run, ?job=<id> one job's
+    frequent = [job.id for job in JOBS if job.trigger == "interval"]
+    shown = request.args.get("job", "")
+    stmt = select(JobRun)
+    if shown in {job.id for job in JOBS}:
+        stmt = stmt.where(JobRun.job_id == shown)
+    elif shown != "all":
+        shown = ""
+        stmt = stmt.where(or_(JobRun.job_id.not_in(frequent), JobRun.status == RunStatus.FAILED))
     runs = db.paginate(
-        select(JobRun).order_by(JobRun.requested_at.desc(), JobRun.id.desc()),
+        stmt.order_by(JobRun.requested_at.desc(), JobRun.id.desc()),
         page=max(1, min(page, 100_000)),
         per_page=30,
         error_out=False,
     )
     titles = {job.id: str(JOB_TITLES.get(job.id, job.id)) for job in JOBS}
     return render_template(
-        "admin/jobs.html", jobs=JOBS, latest=latest, runs=runs, titles=titles, describe=describe_schedule
+        "admin/jobs.html",
+        jobs=JOBS,
+        latest=latest,
+        runs=runs,
+        titles=titles,
+        describe=describe_schedule,
+        count_label=count_label,
+        shown=shown,
+        frequent=[titles[job_id] for job_id in frequent],
     )
 
 

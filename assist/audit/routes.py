@@ -5,10 +5,13 @@ from datetime import UTC, datetime, time, timedelta
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
+from assist.audit import labels
 from assist.audit.models import AuditEntry
 from assist.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+bp.add_app_template_filter(labels.action_label, "action_label")
+bp.add_app_template_filter(labels.entity_label, "entity_label")
 
 
 def _day(text: str | None):
@@ -48,6 +51,9 @@ def index():
     return render_template(
         "audit/index.html",
         pagination=pagination,
+        actions=labels.ACTIONS,
+        entities=labels.FILTERABLE,
+        field_changes=labels.field_changes,
         filters={
             "actor": actor,
             "entity": entity,

@@ -109,7 +109,7 @@ def test_caseworker_files_assesses_and_reads_in_english(page, caseworker):
     assert "How the score was made" in page.locator("main").inner_text()
     assert page.locator("#explanation thead").inner_text().split()[0] == "Factor"
     assert "Per-capita income" in page.locator("#explanation").inner_text()
-    assert "Log out" in page.locator("nav").inner_text()
+    assert "Messages" in page.locator("nav").inner_text()
     assert int(page.locator("#assessment-score").inner_text()) == score
 
     problems.assert_none()

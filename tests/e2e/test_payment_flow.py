@@ -41,6 +41,7 @@ def _login(page, username: str) -> None:
 
 
 def _logout(page) -> None:
+    page.click("#nav-user")  # the user's menu holds Log out
     page.locator("nav form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/login"))
 

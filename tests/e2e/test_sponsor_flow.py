@@ -41,6 +41,7 @@ def _login(page, username: str) -> None:
 
 
 def _logout(page) -> None:
+    page.click("#nav-user")  # the user's menu holds Log out
     page.locator("nav form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/login"))
 
@@ -115,6 +116,7 @@ def test_sponsor_registers_claims_and_downloads_the_agreement(page, open_post):
 
     # the sponsor now sees the member and downloads the PDF
     _login(page, "e2e_sponsor")
+    page.click("#nav-mine")
     page.click("#nav-agreements")
     page.wait_for_url(re.compile(r"/portal/agreements$"))
     page.locator("#my-agreements a").first.click()
