@@ -215,6 +215,9 @@ COUNT_LABELS = {
     "activated": _l("agreements started"),
     "ended": _l("agreements ended"),
     "imports": _l("imports worked"),
+    "login_attempts": _l("old login attempts removed"),
+    "expired_tokens": _l("expired tokens removed"),
+    "deleted": _l("old import files deleted"),
 }
 
 

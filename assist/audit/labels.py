@@ -50,6 +50,11 @@ ACTIONS = {
     "map_columns": _p("audit action", "Columns mapped"),
     "run_now": _p("audit action", "Run requested"),
     "status": _p("audit action", "Status changed"),
+    "request_change": _p("audit action", "Change of name or code requested"),
+    "approve_change": _p("audit action", "Change of name or code approved"),
+    "reject_change": _p("audit action", "Change of name or code rejected"),
+    "download_original": _p("audit action", "Original file downloaded"),
+    "download_rejects": _p("audit action", "Rejected rows downloaded"),
 }
 
 ENTITIES = {
