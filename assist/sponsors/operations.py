@@ -176,6 +176,11 @@ def update_sponsor(actor, sponsor: Sponsor, data: dict[str, Any]) -> Sponsor:
     clean, errors = _clean(data, partial=True)
     if "credit_code" in clean and "credit_code" not in errors and _credit_code_taken(clean["credit_code"], sponsor.id):
         errors["credit_code"] = str(_l("An organisation with this credit code is already registered."))
+    if identity_needs_approval(actor, sponsor):
+        # claims are held within the pledge (posts.operations.check_pledge): only the union raises it
+        for field in ("pledge_posts", "pledge_budget_fen"):
+            if field in clean and field not in errors and clean[field] > getattr(sponsor, field):
+                errors[field] = str(_l("Only the union raises a pledge: ask the union's administrator."))
     if errors:
         raise ValidationFailed(str(_l("Please correct the marked fields.")), errors)
     held = {}

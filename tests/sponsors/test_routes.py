@@ -107,17 +107,17 @@ def test_the_sponsor_edits_its_profile_and_adds_a_user(client, auth, world):
         "contact_name": "陈经理",
         "phone": "0573-85000001",
         "areas": ["330482002"],
-        "pledge_posts": "8",
+        "pledge_posts": "4",  # lowering a pledge is the sponsor's own call; raising it is the union's
         "pledge_budget_fen": "abc",
     }
     bad = client.post(f"/sponsors/{market.org.id}/edit", data=data)
     assert bad.status_code == 422 and "error-pledge_budget_fen" in bad.get_data(as_text=True)
     assert db.session.get(Sponsor, market.org.id).pledge_posts == 5
-    ok = client.post(f"/sponsors/{market.org.id}/edit", data={**data, "pledge_budget_fen": "6000"})
+    ok = client.post(f"/sponsors/{market.org.id}/edit", data={**data, "pledge_budget_fen": "2000"})
     assert ok.status_code == 302
     org = db.session.get(Sponsor, market.org.id)
     db.session.refresh(org)
-    assert (org.pledge_posts, org.pledge_budget_fen, [a.code for a in org.areas]) == (8, 600_000, ["330482002"])
+    assert (org.pledge_posts, org.pledge_budget_fen, [a.code for a in org.areas]) == (4, 200_000, ["330482002"])
 
     added = client.post(
         f"/sponsors/{market.org.id}/users",
@@ -154,3 +154,29 @@ def test_an_approved_sponsors_user_cannot_swap_its_legal_identity_alone(client, 
     org = db.session.get(Sponsor, org_id)
     db.session.refresh(org)
     assert (org.name, org.credit_code, org.phone, org.approved) == (name, code, "0573-85000002", True)
+
+
+def test_only_the_union_raises_a_pledge(client, auth, world):
+    """Issue 10: claims are held within the pledge; were the sponsor's own user able to raise it, nothing would be
+    held. The sponsor may lower it; raising it is the admin's."""
+    market = factories.build_market(world)
+    org = market.org
+    posts, budget = org.pledge_posts, org.pledge_budget_fen
+    auth.login("sponsor")
+    url = f"/sponsors/{org.id}/edit"
+    base = {"name": org.name, "credit_code": org.credit_code, "contact_name": org.contact_name, "phone": org.phone}
+    more = {**base, "pledge_posts": str(posts + 5), "pledge_budget_fen": f"{budget / 100 + 1000:.2f}"}
+    page = client.post(url, data={**more, "csrf_token": csrf_token(client, url)})
+    assert page.status_code == 422
+    assert page.get_data(as_text=True).count("只有工会可以提高认捐") == 2
+    db.session.refresh(org)
+    assert (org.pledge_posts, org.pledge_budget_fen) == (posts, budget)
+    fewer = {**base, "pledge_posts": str(posts - 1), "pledge_budget_fen": f"{budget / 100:.2f}"}
+    assert client.post(url, data={**fewer, "csrf_token": csrf_token(client, url)}).status_code == 302
+    db.session.refresh(org)
+    assert org.pledge_posts == posts - 1
+    auth.logout()
+    auth.login("admin")
+    assert client.post(url, data={**more, "csrf_token": csrf_token(client, url)}).status_code == 302
+    db.session.refresh(org)
+    assert (org.pledge_posts, org.pledge_budget_fen) == (posts + 5, budget + 100_000)
