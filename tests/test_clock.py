@@ -80,7 +80,9 @@ def test_the_guard_finds_a_clock_read():
     """The scan above would see each way of reading the clock it names."""
     # the calls are spelt with a blank before the brackets, so that a text search for clock reads (the
     # pre-stop checklist's) does not take this sample for one
-    sample = "from datetime import date, datetime\nimport time\nd = date.today ()\nn = datetime.now ()\nf = date.today\n"
+    sample = (
+        "from datetime import date, datetime\nimport time\nd = date.today ()\nn = datetime.now ()\nf = date.today\n"
+    )
     sample += "t = time.strftime('%Y')\nq = func.now()\nu = datetime.datetime.utcnow ()\n"
     assert [what for _line, what in _clock_reads(ast.parse(sample))] == [
         "date.today",
