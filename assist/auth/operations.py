@@ -322,6 +322,12 @@ def end_sessions(user: User) -> None:
     db.session.flush()
 
 
+def log_out(user: User) -> None:
+    """Log out everywhere (every session and API token of ``user`` ends), in the audit log like the login."""
+    end_sessions(user)
+    audit.record(user, "logout", "user", user.id, summary=user.username)
+
+
 def issue_token(user: User) -> tuple[str, datetime]:
     """A new API token for ``user`` and when it expires; only its hash is kept."""
     token = secrets.token_urlsafe(32)

@@ -44,7 +44,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     """Log out everywhere: every session and API token of the user ends, not only this browser's."""
-    operations.end_sessions(current_user)
+    operations.log_out(current_user)
     db.session.commit()
     end_session()
     flash(_("You have logged out."), "info")

@@ -198,3 +198,15 @@ def test_a_client_logs_in_again_while_still_sending_its_ended_token(app, world):
     again = api.post("/api/v1/tokens", json={"username": "cw_a", "password": PASSWORD}, headers=headers)
     assert again.status_code == 201
     assert _token_works(api, {"Authorization": f"Bearer {again.get_json()['token']}"})
+
+
+def test_logging_out_is_in_the_audit_log(app, world):
+    from assist.audit.models import AuditEntry
+
+    phone = _logged_in(app)
+    Auth(phone).logout()
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEntry.action).where(AuditEntry.actor_name == "cw_a").order_by(AuditEntry.id)
+        ).all()
+    assert actions[-2:] == ["login", "logout"]
