@@ -135,8 +135,8 @@ def test_the_visit_form_offers_shanghais_today(app, client, auth, world, monkeyp
     c = db.session.scalars(select(Candidate)).one()
     operations.assign_to_self(world.cw_a, c)
     db.session.commit()
+    freeze(monkeypatch, NEW_YEAR)  # before logging in: a session ends when the clock jumps past its lifetime
     auth.login("cw_a")
-    freeze(monkeypatch, NEW_YEAR)
     page = client.get(f"/identification/candidates/{c.id}").get_data(as_text=True)
     assert 'value="2027-01-01"' in page
 
