@@ -7,6 +7,7 @@ added and at least one field spoilt (the answer must be a 4xx). Never a 5xx, and
 (the audit log may only grow by logins).
 """
 
+import io
 import json
 import re
 from collections.abc import Callable
@@ -581,6 +582,33 @@ def _candidate(world) -> dict:
     return matrix_ids(world)
 
 
+def _suspended(world) -> dict:
+    """The post in force, suspended from the first of the month (its agreement's first day)."""
+    from assist.agreements.operations import suspend_post
+    from assist.db_types import local_today
+    from assist.posts.models import Post
+
+    ids = _active(world)
+    first = local_today().replace(day=1)
+    suspend_post(world.cw_b, db.session.get(Post, ids["post_id"]), first, "成员住院")
+    db.session.commit()
+    return {**ids, "suspended_from": first.isoformat(), "resumes_on": (first + timedelta(days=1)).isoformat()}
+
+
+def _verified_candidate(world) -> dict:
+    """A candidate cw_a took on and visited: its family file can be opened."""
+    from assist.db_types import local_today
+    from assist.identification import operations
+    from assist.identification.models import Candidate
+
+    ids = _candidate(world)
+    candidate = db.session.get(Candidate, ids["candidate_id"])
+    operations.assign_to_self(world.cw_a, candidate)
+    operations.record_visit(world.cw_a, candidate, local_today() - timedelta(days=1), "核实属实")
+    db.session.commit()
+    return ids
+
+
 def _terms_bad(ids: dict) -> dict:
     return {
         "start_on": st.one_of(DATE_INVALID, st.just("")),
@@ -824,6 +852,25 @@ _MORE_FORMS = [
     ),
 ]
 #: fewer examples each for these (one bad field of a few fields is found in fewer tries), to keep the run's time
+_MORE_FORMS += [
+    PageForm(
+        "post_resume",
+        "cw_b",
+        "/posts/{post_id}/resume",
+        lambda ids: {"resume_on": ids["resumes_on"]},
+        lambda ids: {"resume_on": st.one_of(DATE_INVALID, one_of("", ids["suspended_from"], "2000-01-01"))},
+        setup=_suspended,
+    ),
+    PageForm(
+        "candidate_file",
+        "cw_a",
+        "/identification/candidates/{candidate_id}/file",
+        # the family form less the ID number, which comes from the import and is never retyped
+        lambda ids: {k: v for k, v in PAGE_FORMS[0].base(ids).items() if k != "head_id_number"},
+        lambda ids: {k: v for k, v in PAGE_FORMS[0].bad(ids).items() if k != "head_id_number"},
+        setup=_verified_candidate,
+    ),
+]
 PAGE_FORMS += [replace(form, examples=15) for form in _MORE_FORMS]
 
 
@@ -1529,3 +1576,33 @@ def test_wrong_passwords_answer_401_and_change_nothing(app, ids):
     assert page.status_code == 401
     assert api.status_code == 401
     assert assert_error_shape(api)["code"] == "unauthorized"
+
+
+# --- uploads --------------------------------------------------------------------------------------------------------
+
+BANK_HEADER = "交易日期,金额,摘要,对方户名\r\n"
+#: statement files that are no statement: random bytes, and CSV whose rows are junk (invalid UTF-8 included)
+BANK_JUNK = st.one_of(
+    st.binary(max_size=3000),
+    st.lists(st.lists(JUNK_TEXT, max_size=6).map(",".join), max_size=12).map(
+        lambda rows: (BANK_HEADER + "\r\n".join(rows)).encode("utf-8", "surrogatepass")
+    ),
+    st.builds(lambda body: BANK_HEADER.encode() + body, st.binary(max_size=500)),
+    st.just(b"PK\x03\x04" + b"\x00" * 100),  # an XLSX's opening and nothing more
+)
+
+
+def test_junk_bank_statements_are_answered_and_pay_nothing(app, ids, callers, tables, world):
+    """A bank statement file of any content is answered (a list of problems or a message beside the field), never
+    with a 500, and pays no record."""
+    ids.update(_stipend(world))
+    caller = callers("admin")
+
+    def post(content):
+        with own_request_contexts():
+            tables.seen()
+            response = caller.post_form("/stipends/bank-import", {"file": (io.BytesIO(content), "statement.csv")})
+            tables.assert_unchanged()
+        assert response.status_code in (200, 422), response.get_data(as_text=True)[-2000:]
+
+    settings(FUZZ, max_examples=40)(given(content=BANK_JUNK)(post))()
