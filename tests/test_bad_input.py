@@ -1606,3 +1606,35 @@ def test_junk_bank_statements_are_answered_and_pay_nothing(app, ids, callers, ta
         assert response.status_code in (200, 422), response.get_data(as_text=True)[-2000:]
 
     settings(FUZZ, max_examples=40)(given(content=BANK_JUNK)(post))()
+
+
+#: worker files that are no worker file: random bytes under each accepted name, CSV of junk, a truncated XLSX
+WORKER_JUNK = st.tuples(
+    st.one_of(
+        st.binary(max_size=3000),
+        st.lists(st.lists(JUNK_TEXT, min_size=1, max_size=6).map(",".join), max_size=12).map(
+            lambda rows: "\r\n".join(rows).encode("utf-8", "surrogatepass")
+        ),
+        st.just(b"PK\x03\x04" + b"\x00" * 100),
+        st.just(b""),
+    ),
+    st.sampled_from(["workers.csv", "workers.xlsx", "workers.txt", "", "../../etc/passwd"]),
+)
+
+
+def test_junk_worker_files_are_answered_and_what_they_lead_to_opens(app, callers, world):
+    """An uploaded worker file of any content is refused beside the field or taken to its column mapping (a file of
+    unknown columns); never a 500, and the page it leads to opens."""
+    caller = callers("cw_a")
+
+    def post(upload):
+        content, name = upload
+        with own_request_contexts():
+            response = caller.post_form(
+                "/identification/imports/new", {"file": (io.BytesIO(content), name), "source": "civil_affairs"}
+            )
+            assert response.status_code in (302, 422), response.get_data(as_text=True)[-2000:]
+            if response.status_code == 302:
+                assert caller.pages.get(response.headers["Location"]).status_code == 200
+
+    settings(FUZZ, max_examples=40)(given(upload=WORKER_JUNK)(post))()
