@@ -595,6 +595,17 @@ def _suspended(world) -> dict:
     return {**ids, "suspended_from": first.isoformat(), "resumes_on": (first + timedelta(days=1)).isoformat()}
 
 
+def _mapping(world) -> dict:
+    """A worker file of unknown columns, waiting for cw_a to map them."""
+    from assist.identification import operations, samples
+    from tests.identification.helpers import AREA_A, new_id
+
+    content = samples.to_csv([["孙悟空", new_id(), AREA_A, "300"]], headers=["名字", "证件号", "社区", "收入"])
+    imp, _created = operations.create_import(world.cw_a, content, "roster.csv", "union_roster")
+    db.session.commit()
+    return {"mapping_import_id": imp.id}
+
+
 def _verified_candidate(world) -> dict:
     """A candidate cw_a took on and visited: its family file can be opened."""
     from assist.db_types import local_today
@@ -860,6 +871,20 @@ _MORE_FORMS += [
         lambda ids: {"resume_on": ids["resumes_on"]},
         lambda ids: {"resume_on": st.one_of(DATE_INVALID, one_of("", ids["suspended_from"], "2000-01-01"))},
         setup=_suspended,
+    ),
+    PageForm(
+        "import_mapping",
+        "cw_a",
+        "/identification/imports/{mapping_import_id}/mapping",
+        lambda ids: {"map_name": "0", "map_id_number": "1", "map_area_code": "2", "map_monthly_income_yuan": "3"},
+        lambda ids: (
+            {
+                name: st.one_of(one_of("4", "-1", "x", "1.0", str(HUGE_INT)), NUL, huge(20))
+                for name in ("map_name", "map_id_number", "map_area_code", "map_monthly_income_yuan")
+            }
+            | {"map_name": st.one_of(one_of("", "4", "-1"), NUL), "map_id_number": one_of("", "9", "ab")}
+        ),
+        setup=_mapping,
     ),
     PageForm(
         "candidate_file",
