@@ -4,7 +4,23 @@ Entries keep their codes (``login``, ``stipend_batch``, ``pledge_budget_fen``), 
 the page shows these labels instead, and falls back to the code for one not named here yet.
 """
 
+import json
+
 from flask_babel import lazy_pgettext as _p
+
+from assist.enums import (
+    LABELS,
+    ArchiveType,
+    Colour,
+    HardshipCategory,
+    Health,
+    Housing,
+    IdentityStatus,
+    ProfileType,
+    Relation,
+    Role,
+    WorkAbility,
+)
 
 ACTIONS = {
     "login": _p("audit action", "Logged in"),
@@ -74,6 +90,7 @@ ENTITIES = {
     "worker_import": _p("record type", "Worker import"),
     "candidate": _p("record type", "Candidate"),
     "job": _p("record type", "Scheduled job"),
+    "assessment": _p("record type", "Assessment"),
 }
 
 #: the fields most entries change; another field shows its code
@@ -110,6 +127,43 @@ FIELDS = {
     "pledge_budget_fen": _p("record field", "Pledged monthly budget (fen)"),
     "reason": _p("record field", "Reason"),
     "month": _p("record field", "Month"),
+    "area_id": _p("record field", "Area"),
+    "area_codes": _p("record field", "Areas"),
+    "hardship_category": _p("record field", "Hardship category"),
+    "archive_type": _p("record field", "Archive type"),
+    "head_name": _p("record field", "Household head"),
+    "employer": _p("record field", "Employer"),
+    "employer_union": _p("record field", "Employer's union"),
+    "identity_status": _p("record field", "Identity status"),
+    "accident_on": _p("record field", "Accident date"),
+    "accident_note": _p("record field", "Accident"),
+    "single_parent": _p("record field", "Single parent"),
+    "debt_fen": _p("record field", "Debt (fen)"),
+    "housing": _p("record field", "Housing"),
+    "notes": _p("record field", "Notes"),
+    "consent_on": _p("record field", "Consent given on"),
+    "consent_scope": _p("record field", "Consent scope"),
+    "members": _p("record field", "Members"),
+    "sponsor_id": _p("record field", "Sponsor"),
+    "code": _p("record field", "Code"),
+    "parent_code": _p("record field", "Parent area"),
+    "health": _p("record field", "Health"),
+    "work_ability": _p("record field", "Work ability"),
+    "relation": _p("record field", "Relation"),
+}
+
+#: fields whose values are an enumeration's codes, shown with that enumeration's labels
+FIELD_ENUMS = {
+    "colour": Colour,
+    "hardship_category": HardshipCategory,
+    "archive_type": ArchiveType,
+    "identity_status": IdentityStatus,
+    "housing": Housing,
+    "primary_type": ProfileType,
+    "role": Role,
+    "health": Health,
+    "work_ability": WorkAbility,
+    "relation": Relation,
 }
 
 #: the entity types the log's filter offers, in this order
@@ -128,11 +182,27 @@ def field_label(code: str) -> str:
     return str(FIELDS.get(code, code))
 
 
+def value_text(field: str, value) -> str:
+    """A logged value as the reader would write it: an enumeration's label, a list or record as JSON in its own
+    script (not \\u escapes), nothing as a dash."""
+    if value is None or value == "":
+        return "—"
+    enum = FIELD_ENUMS.get(field)
+    if enum is not None:
+        try:
+            return str(LABELS[enum][enum(value)])
+        except (ValueError, KeyError):
+            return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def field_changes(before, after) -> list[tuple[str, object, object]]:
     """(field, before, after) for each field either side names, in the order they were written; a side that is not
     a set of fields (a list, a number) is shown whole under an empty field name."""
     if not isinstance(before, dict | type(None)) or not isinstance(after, dict | type(None)):
-        return [("", before, after)]
+        return [("", value_text("", before), value_text("", after))]
     before, after = before or {}, after or {}
     names = list(dict.fromkeys([*before, *after]))
-    return [(field_label(name), before.get(name), after.get(name)) for name in names]
+    return [(field_label(n), value_text(n, before.get(n)), value_text(n, after.get(n))) for n in names]

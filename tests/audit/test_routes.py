@@ -15,6 +15,9 @@ def test_the_log_names_actions_records_and_fields_in_chinese(client, auth, world
     assert "联系电话" in changes and "13800000000" in changes and "→ 13911112222" in changes
     assert '{"phone"' not in page and "&#34;phone&#34;" not in page  # no raw JSON
     assert ">login</td>" not in page and ">update</td>" not in page
+    # a new family's entry: enumerations by their labels, names in their own script (no \\u escapes)
+    assert "困难类别" in page and "→ 相对困难" in page and "→ relative" not in page
+    assert "\\u" not in page and '"name": "张伟"' in page.replace("&#34;", '"')
 
 
 def test_the_log_reads_in_english_and_filters_by_a_labelled_action(client, auth, world):
