@@ -189,7 +189,7 @@ def settings():
 
 
 JOB_TITLES = {
-    "stipend-generation": _l("Monthly stipend generation"),
+    "stipend-generation": _l("Stipend generation"),
     "reminders": _l("Reminders"),
     "database-statistics": _l("Database statistics"),
     "exit-candidates": _l("Exit candidates"),
